@@ -1,0 +1,43 @@
+"""Input formats. `detect` picks the source for a file from its name and first line."""
+
+from __future__ import annotations
+
+from .base import Chunk, InputError, InputFile, Reject, Source
+from .gdelt import GDELT1, GDELT2, GDELT2_TRANSLINGUAL
+
+SOURCE_NAMES = ("gdelt2", "gdelt2-translingual", "gdelt1", "icews")
+
+
+def by_name(name: str) -> Source:
+    if name == "icews":
+        from .icews import IcewsSource
+
+        return IcewsSource()
+    for s in (GDELT2, GDELT2_TRANSLINGUAL, GDELT1):
+        if s.name == name:
+            return s
+    raise InputError(f"unknown source {name!r}; choose one of {', '.join(SOURCE_NAMES)}")
+
+
+def detect(file: InputFile) -> Source:
+    """GDELT files have no header, so the column count of the first line tells the version."""
+    head = file.head()
+    if not head.strip():
+        raise InputError(f"{file.path}: empty file (no event rows)")
+    from .icews import looks_like_icews
+
+    if looks_like_icews(head):
+        return by_name("icews")
+    first = head.split(b"\n", 1)[0].rstrip(b"\r")
+    columns = first.count(b"\t") + 1
+    if columns == 61:
+        return GDELT2_TRANSLINGUAL if ".translation." in file.name else GDELT2
+    if columns in (57, 58):
+        return GDELT1
+    raise InputError(
+        f"{file.path}: unknown format (first line has {columns} tab-separated columns; "
+        "expected GDELT 2.0 (61), GDELT 1.0 (57/58) or an ICEWS header)"
+    )
+
+
+__all__ = ["Chunk", "InputError", "InputFile", "Reject", "Source", "by_name", "detect", "SOURCE_NAMES"]
