@@ -1,0 +1,293 @@
+"""The `dyadwatch` command line. User errors end in one red line and exit code 1, never a traceback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Optional
+
+import pyarrow as pa
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .codebook import CodeError, parse_countries, parse_dyad
+from .ingest import FileResult, expand_paths
+from .sources import SOURCE_NAMES, InputError
+from .store import IngestReport, Store, StoreError, default_store_path
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Measure how a relationship between two states changes, from open event data (GDELT, ICEWS).",
+)
+fetch_app = typer.Typer(no_args_is_help=True, help="Download event files from their publishers.")
+app.add_typer(fetch_app, name="fetch")
+
+console = Console()
+err = Console(stderr=True)
+
+StoreOption = typer.Option(None, "--store", help="Store folder [default: $DYADWATCH_HOME, else ./.dyadwatch]")
+CountriesOption = typer.Option(
+    None, "--countries", help="Keep only events with an actor of these CAMEO countries, e.g. RUS,TUR"
+)
+
+
+def fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _store(path: Optional[Path]) -> Store:
+    return Store(path if path is not None else default_store_path())
+
+
+def _date(text: Optional[str], flag: str) -> Optional[dt.date]:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        fail(f"{flag} {text!r} is not a date; use YYYY-MM-DD")
+
+
+def _countries(text: Optional[str]):
+    try:
+        return parse_countries(text)
+    except CodeError as exc:
+        fail(str(exc))
+
+
+def run_ingest(store: Store, paths: list, countries, source: Optional[str], workers: Optional[int], quiet: bool = False) -> IngestReport:
+    """Ingest with a progress bar over input bytes, then print the per-file problems."""
+    files, _ = expand_paths(paths)
+    sizes = sum(f.stat().st_size for f in files)
+    with Progress(
+        TextColumn("[bold]ingest"), BarColumn(), DownloadColumn(), TextColumn("{task.fields[current]}"),
+        TimeRemainingColumn(), console=err, disable=quiet or not err.is_terminal, transient=True,
+    ) as progress:
+        task = progress.add_task("ingest", total=sizes or None, current="")
+
+        def on_file(result, size: int) -> None:
+            name = result.name if isinstance(result, FileResult) else Path(result).name
+            progress.update(task, advance=size, current=name)
+
+        report = store.ingest(paths, countries=countries, source=source, workers=workers, on_file=on_file)
+    for problem in report.problems:
+        err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
+    for f in report.failed:
+        err.print(f"[red]error:[/red] {f.error}", highlight=False, soft_wrap=True)
+    return report
+
+
+def _print_ingest(report: IngestReport) -> None:
+    rate = report.rows_read / report.seconds if report.seconds else 0
+    console.print(
+        f"ingested {len(report.files)} file(s), skipped {len(report.skipped)} already in the store, "
+        f"{len(report.failed) + len(report.problems)} unreadable: {report.rows_read:,} rows read, "
+        f"{report.rows_kept:,} kept, {report.rows_stored:,} new events stored, "
+        f"{report.rows_rejected:,} quarantined ({report.seconds:.1f} s, {rate:,.0f} rows/s)",
+        highlight=False,
+    )
+    if report.rows_rejected:
+        console.print("see the quarantined rows with: dyadwatch quarantine", highlight=False)
+
+
+@app.command()
+def ingest(
+    paths: list[str] = typer.Argument(..., help="Files, folders or globs of GDELT / ICEWS event files (plain or zipped)"),
+    store: Optional[Path] = StoreOption,
+    countries: Optional[str] = CountriesOption,
+    source: Optional[str] = typer.Option(None, "--source", help=f"Force the format: {', '.join(SOURCE_NAMES)}"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Parallel reader processes [default: cores]"),
+):
+    """Read event files into the store (idempotent: files already ingested are skipped)."""
+    if source is not None and source not in SOURCE_NAMES:
+        fail(f"--source {source!r}: choose one of {', '.join(SOURCE_NAMES)}")
+    report = _guard(lambda: run_ingest(_store(store), paths, _countries(countries), source, workers))
+    _print_ingest(report)
+    if report.failed or report.problems:
+        raise typer.Exit(1)
+
+
+@fetch_app.command("gdelt")
+def fetch_gdelt_cmd(
+    start: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD"),
+    end: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD (inclusive)"),
+    version: int = typer.Option(2, "--version", help="GDELT version: 1 or 2"),
+    countries: Optional[str] = CountriesOption,
+    store: Optional[Path] = StoreOption,
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="Mirror of GDELT's file server"),
+    download_dir: Optional[Path] = typer.Option(None, "--download-dir", help="Where files go [default: STORE/downloads/gdeltV]"),
+    parallel: int = typer.Option(4, "--parallel", help="Downloads at once"),
+    retries: int = typer.Option(3, "--retries", help="Attempts per file before it counts as failed"),
+    timeout: float = typer.Option(60.0, "--timeout", help="Seconds before a stalled download is retried"),
+    no_ingest: bool = typer.Option(False, "--no-ingest", help="Only download"),
+):
+    """Download GDELT event files for a date range, verify them, ingest them, report coverage."""
+    from . import fetch as fetching
+
+    if version not in (1, 2):
+        fail("--version must be 1 or 2")
+    d0, d1 = _date(start, "--from"), _date(end, "--to")
+    if d1 < d0:
+        fail(f"--to {end} is before --from {start}")
+    filt = _countries(countries)
+    st = _store(store)
+    dest = download_dir or (st.root / "downloads" / f"gdelt{version}")
+    dest.mkdir(parents=True, exist_ok=True)
+    with Progress(
+        TextColumn("[bold]fetch"), BarColumn(), TextColumn("{task.completed}/{task.total} files"),
+        TextColumn("{task.fields[current]}"), TimeRemainingColumn(), console=err,
+        disable=not err.is_terminal, transient=True,
+    ) as progress:
+        task = progress.add_task("fetch", total=None, current="")
+
+        def on_slot(result) -> None:
+            progress.update(task, advance=1, current=f"{result.slot.filename} {result.status}")
+
+        try:
+            report = fetching.fetch_gdelt(
+                d0, d1, dest, version=version, base_url=base_url, workers=parallel, retries=retries,
+                timeout=timeout, progress=on_slot,
+            )
+        except fetching.FetchError as exc:
+            fail(str(exc))
+    for line in fetching.format_coverage(report):
+        console.print(line, highlight=False, soft_wrap=True)
+    if not no_ingest and report.ok_paths:
+        ingest_report = _guard(lambda: run_ingest(st, report.ok_paths, filt, None, None))
+        _print_ingest(ingest_report)
+        if ingest_report.failed:
+            raise typer.Exit(1)
+    if not report.complete:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(store: Optional[Path] = StoreOption, as_json: bool = typer.Option(False, "--json", help="Print JSON")):
+    """What the store holds: sources, date range, events, files, rejects."""
+    info = _guard(lambda: _store(store).status())
+    if as_json:
+        console.print_json(json.dumps(info))
+        return
+    console.print(f"store {info['store']}: {info['events']:,} events from {info['files']:,} files, "
+                  f"{info['rows_rejected']:,} rows quarantined; filters: {', '.join(info['filters'])}",
+                  highlight=False)
+    t = Table("source", "files", "rows read", "events stored", "quarantined", "filtered out", "first event",
+              "last event", "all events (totals)")
+    for s in info["sources"]:
+        t.add_row(s["source"], f"{s['files']:,}", f"{s['rows_read']:,}", f"{s['events']:,}",
+                  f"{s['rows_rejected']:,}", f"{s['rows_filtered']:,}", s["first_event"] or "-",
+                  s["last_event"] or "-", f"{s['all_events_total']:,}")
+    console.print(t)
+
+
+@app.command()
+def events(
+    dyad: Optional[str] = typer.Option(None, "--dyad", help="Two CAMEO country codes, e.g. RUS-TUR (either direction)"),
+    start: Optional[str] = typer.Option(None, "--from", help="First event date, YYYY-MM-DD"),
+    end: Optional[str] = typer.Option(None, "--to", help="Last event date, YYYY-MM-DD (inclusive)"),
+    fmt: str = typer.Option("table", "--format", help="table, csv, json or parquet"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write to a file (required for parquet)"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many events"),
+    store: Optional[Path] = StoreOption,
+):
+    """List events, optionally for a dyad and a date range."""
+    if fmt not in ("table", "csv", "json", "parquet"):
+        fail(f"--format {fmt!r}: choose table, csv, json or parquet")
+    if fmt == "parquet" and out is None:
+        fail("--format parquet needs --out FILE.parquet")
+    pair = None
+    if dyad:
+        try:
+            pair = parse_dyad(dyad)
+        except CodeError as exc:
+            fail(str(exc))
+    d0, d1 = _date(start, "--from"), _date(end, "--to")
+    table = _guard(lambda: _store(store).events(dyad=pair, start=d0, end=d1, limit=limit))
+    write_table(table, fmt, out)
+
+
+def write_table(table: pa.Table, fmt: str, out: Optional[Path]) -> None:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if fmt == "parquet":
+        pq.write_table(table, out)
+        err.print(f"wrote {table.num_rows:,} events to {out}", highlight=False)
+        return
+    if fmt == "csv":
+        if out:
+            pacsv.write_csv(table, out)
+        else:
+            sink = pa.BufferOutputStream()
+            pacsv.write_csv(table, sink)
+            sys.stdout.write(sink.getvalue().to_pybytes().decode())
+        return
+    if fmt == "json":
+        rows = table.to_pylist()
+        text = json.dumps(rows, default=str, ensure_ascii=False, indent=1)
+        if out:
+            out.write_text(text + "\n")
+        else:
+            sys.stdout.write(text + "\n")
+        return
+    shown = ["event_id", "event_date", "actor1_country", "actor1_name", "event_code", "actor2_country",
+             "actor2_name", "quad_class", "goldstein", "num_articles", "action_geo_country", "source_url"]
+    t = Table(*shown, title=f"{table.num_rows:,} events")
+    for row in table.select(shown).to_pylist():
+        t.add_row(*("" if v is None else str(v) for v in row.values()))
+    console.print(t)
+
+
+@app.command()
+def quarantine(store: Optional[Path] = StoreOption, fmt: str = typer.Option("table", "--format", help="table, csv or json")):
+    """Rows that could not be read, with file, line and reason."""
+    table = _guard(lambda: _store(store).quarantine())
+    if fmt != "table":
+        write_table(table, fmt, None)
+        return
+    t = Table("file", "line", "reason", title=f"{table.num_rows:,} quarantined rows")
+    for r in table.to_pylist():
+        t.add_row(r["source_file"], str(r["source_line"]), r["reason"])
+    console.print(t)
+
+
+@app.command()
+def demo(
+    store: Optional[Path] = typer.Option(None, "--store", help="Store folder [default: ./demo/store]"),
+):
+    """Ingest the real GDELT sample shipped in the package (Karabakh ceasefire, Nov 2020) and show it."""
+    root = store or Path("demo") / "store"
+    sample = resources.files("dyadwatch").joinpath("data", "sample")
+    with resources.as_file(sample) as sample_dir:
+        files = sorted(str(p) for p in Path(sample_dir).glob("*.zip"))
+        st = Store(root)
+        report = _guard(lambda: run_ingest(st, files, None, None, None))
+    _print_ingest(report)
+    status(store=root, as_json=False)
+    table = st.events(dyad=("RUS", "TUR"))
+    console.print(f"\nRUS-TUR (either direction): {table.num_rows:,} events; the first ten:", highlight=False)
+    write_table(table.slice(0, 10), "table", None)
+    console.print(f"store: {root}  (try: dyadwatch events --store {root} --dyad RUS-TUR --format csv)", highlight=False)
+
+
+def _guard(fn):
+    """Run fn; user-facing errors become one line and exit 1."""
+    try:
+        return fn()
+    except (StoreError, InputError, CodeError, ValueError) as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        err.print("interrupted: nothing half-written is visible; rerun to complete")
+        raise typer.Exit(130)
+
+
+def main() -> None:  # pragma: no cover
+    app()

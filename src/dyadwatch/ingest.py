@@ -1,0 +1,120 @@
+"""Reading one input file into staging: runs in a worker process, knows nothing of the catalog.
+
+The worker streams a file through its source, writes the kept events to one staging Parquet file and
+returns the counts, quarantined rows and per-day totals. The store then commits a batch of these at once.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .schema import DAILY_TOTALS_SCHEMA, EVENT_SCHEMA, QUARANTINE_SCHEMA
+from .sources import InputError, InputFile, by_name, detect
+from .sources.base import rejects_table
+
+
+@dataclass
+class FileResult:
+    path: str
+    name: str
+    size: int
+    md5: str
+    source: str = ""
+    rows_read: int = 0
+    rows_kept: int = 0
+    rows_rejected: int = 0
+    seconds: float = 0.0
+    staged: str | None = None  # staging Parquet path, None when nothing was kept
+    quarantine: pa.Table = field(default_factory=QUARANTINE_SCHEMA.empty_table)
+    totals: pa.Table = field(default_factory=DAILY_TOTALS_SCHEMA.empty_table)
+    error: str | None = None  # the one-line reason a file could not be read at all
+
+    @property
+    def rows_filtered(self) -> int:
+        return self.rows_read - self.rows_kept - self.rows_rejected
+
+
+def expand_paths(paths: list[str | os.PathLike]) -> tuple[list[Path], list[str]]:
+    """Files, folders (their files, sorted) and globs -> (files, one-line problems)."""
+    files: list[Path] = []
+    problems: list[str] = []
+    for p in paths:
+        text = str(p)
+        if any(ch in text for ch in "*?["):
+            hits = sorted(Path(h) for h in glob.glob(text, recursive=True) if Path(h).is_file())
+            if not hits:
+                problems.append(f"{text}: no file matches this pattern")
+            files.extend(hits)
+        elif Path(text).is_dir():
+            hits = sorted(f for f in Path(text).rglob("*") if f.is_file() and not f.name.startswith("."))
+            if not hits:
+                problems.append(f"{text}: folder holds no files")
+            files.extend(hits)
+        elif Path(text).is_file():
+            files.append(Path(text))
+        else:
+            problems.append(f"{text}: no such file or folder")
+    return files, problems
+
+
+def md5_of(path: Path) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_file(path: str, md5: str, staging_dir: str, countries: frozenset[str] | None, source: str | None) -> FileResult:
+    """Stream one file to a staging Parquet file. Never raises for bad input: errors go in the result."""
+    started = time.perf_counter()
+    p = Path(path)
+    result = FileResult(path=str(p), name=p.name, size=p.stat().st_size if p.exists() else 0, md5=md5)
+    staged = Path(staging_dir) / f"{md5}.parquet"
+    writer: pq.ParquetWriter | None = None
+    quarantine: list[pa.Table] = []
+    totals: list[pa.Table] = []
+    try:
+        file = InputFile(p)
+        src = by_name(source) if source else detect(file)
+        result.source = src.name
+        for chunk in src.read(file, countries):
+            result.rows_read += chunk.rows_read
+            result.rows_rejected += len(chunk.rejects)
+            if chunk.rejects:
+                quarantine.append(rejects_table(p.name, chunk.rejects))
+            if chunk.totals is not None and chunk.totals.num_rows:
+                totals.append(chunk.totals)
+            if chunk.events.num_rows:
+                if writer is None:
+                    writer = pq.ParquetWriter(staged, EVENT_SCHEMA, compression="zstd")
+                writer.write_table(chunk.events)
+                result.rows_kept += chunk.events.num_rows
+    except InputError as exc:
+        result.error = str(exc)
+    except MemoryError:
+        result.error = f"{p}: out of memory while reading"
+    finally:
+        if writer is not None:
+            writer.close()
+    if result.error:
+        staged.unlink(missing_ok=True)
+        return result
+    result.staged = str(staged) if writer is not None else None
+    if quarantine:
+        result.quarantine = pa.concat_tables(quarantine)
+    if totals:
+        t = pa.concat_tables(totals)
+        result.totals = t.group_by(["source", "day"]).aggregate([("events", "sum")]).rename_columns(
+            ["source", "day", "events"]
+        ).select(["source", "day", "events"]).cast(DAILY_TOTALS_SCHEMA)
+    result.seconds = time.perf_counter() - started
+    return result

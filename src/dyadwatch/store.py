@@ -1,0 +1,443 @@
+"""The embedded store: Parquet partitioned by source / year / month, plus a DuckDB catalog.
+
+Layout under the store folder:
+    catalog.duckdb                    manifest (files), parts, quarantine, daily_totals
+    events/source=S/year=Y/month=M/   part-<batch>_<i>.parquet
+    staging/<batch>/                  worker output of an ingest in progress
+
+Atomicity: events are visible only through the `parts` table of the catalog. An ingest writes its
+Parquet parts first and then records them, with the manifest, quarantine and totals, in ONE catalog
+transaction. A killed ingest leaves unrecorded files behind, which the next ingest deletes; rerunning
+it redoes the files that did not make it into the manifest.
+
+Idempotency: a file whose MD5 is in the manifest is skipped; an event id already stored for the same
+source (and therefore the same event date partition) is not stored again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import shutil
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import duckdb
+import pyarrow as pa
+
+from .codebook import parse_dyad
+from .ingest import FileResult, expand_paths, md5_of, read_file
+from .schema import EVENT_COLUMNS, EVENT_SCHEMA
+
+CATALOG_DDL = """
+CREATE TABLE IF NOT EXISTS files (
+    md5 VARCHAR PRIMARY KEY, name VARCHAR, path VARCHAR, size BIGINT, source VARCHAR,
+    rows_read BIGINT, rows_kept BIGINT, rows_stored BIGINT, rows_rejected BIGINT, rows_filtered BIGINT,
+    countries VARCHAR, batch VARCHAR, ingested_at TIMESTAMP, seconds DOUBLE);
+CREATE TABLE IF NOT EXISTS parts (
+    path VARCHAR PRIMARY KEY, source VARCHAR, year INTEGER, month INTEGER, batch VARCHAR, rows BIGINT);
+CREATE TABLE IF NOT EXISTS quarantine (
+    md5 VARCHAR, source_file VARCHAR, source_line BIGINT, reason VARCHAR, raw VARCHAR);
+CREATE TABLE IF NOT EXISTS daily_totals (
+    md5 VARCHAR, source VARCHAR, day DATE, events BIGINT);
+"""
+
+BATCH_FILES = 256  # files per atomic commit: a killed ingest loses at most this much work
+DUCKDB_MEMORY = "512MB"  # keeps the commit step's memory bounded whatever the input size
+
+
+class StoreError(Exception):
+    """A problem with the store itself (locked, unreadable). One line."""
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult] = field(default_factory=list)  # newly ingested
+    skipped: list[str] = field(default_factory=list)  # already in the manifest (by MD5)
+    failed: list[FileResult] = field(default_factory=list)  # could not be read at all
+    problems: list[str] = field(default_factory=list)  # paths that matched nothing
+    rows_stored: int = 0  # kept rows minus event ids already stored
+    seconds: float = 0.0
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def rows_kept(self) -> int:
+        return sum(f.rows_kept for f in self.files)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rows_rejected for f in self.files)
+
+
+def default_store_path() -> Path:
+    return Path(os.environ.get("DYADWATCH_HOME") or ".dyadwatch")
+
+
+def _sql_list(paths: list[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+class Store:
+    """An event store in a folder. Create with `dyadwatch.open(path)`."""
+
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = Path(root) if root is not None else default_store_path()
+        self.catalog_path = self.root / "catalog.duckdb"
+
+    # -- catalog access ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _catalog(self, write: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Short-lived catalog connection; retried while another process holds the file."""
+        if write:
+            self.root.mkdir(parents=True, exist_ok=True)
+        elif not self.catalog_path.exists():
+            raise StoreError(f"{self.root}: no dyadwatch store here (run `dyadwatch ingest` first)")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                con = duckdb.connect(str(self.catalog_path), read_only=not write)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise StoreError(f"{self.catalog_path}: cannot open catalog ({exc})") from None
+                time.sleep(0.1)
+        try:
+            if write:
+                con.execute(CATALOG_DDL)
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def _writer_lock(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "lock", "w") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise StoreError(f"{self.root}: another ingest is writing to this store") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def exists(self) -> bool:
+        return self.catalog_path.exists()
+
+    def part_paths(self) -> list[str]:
+        if not self.exists():
+            return []
+        with self._catalog() as con:
+            return [r[0] for r in con.execute("SELECT path FROM parts ORDER BY path").fetchall()]
+
+    # -- ingest ----------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        paths: list[str | os.PathLike],
+        countries: frozenset[str] | None = None,
+        source: str | None = None,
+        workers: int | None = None,
+        on_file: Callable[[FileResult | str, int], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files, folders or globs. `on_file(result_or_skipped_name, bytes)` reports progress."""
+        started = time.perf_counter()
+        report = IngestReport()
+        files, report.problems = expand_paths(paths)
+        workers = workers or min(os.cpu_count() or 1, 8)
+        with self._writer_lock():
+            with self._catalog(write=True) as con:
+                self._clean_orphans(con)
+                known = {r[0] for r in con.execute("SELECT md5 FROM files").fetchall()}
+            with ThreadPoolExecutor(max_workers=2) as pool:  # hashing releases the GIL
+                md5s = list(pool.map(md5_of, files))
+            todo: list[tuple[Path, str]] = []
+            for f, m in zip(files, md5s):
+                if m in known:
+                    report.skipped.append(str(f))
+                    if on_file:
+                        on_file(str(f), f.stat().st_size)
+                else:
+                    known.add(m)  # the same content twice in one run is read once
+                    todo.append((f, m))
+            for batch in _batches(todo, BATCH_FILES):
+                self._ingest_batch(batch, countries, source, workers, report, on_file)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _ingest_batch(self, batch, countries, source, workers, report: IngestReport, on_file) -> None:
+        batch_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        staging = self.root / "staging" / batch_id
+        staging.mkdir(parents=True, exist_ok=True)
+        results: list[FileResult] = []
+
+        def done(r: FileResult) -> None:
+            (report.failed if r.error else results).append(r)
+            if on_file:
+                on_file(r, r.size)
+
+        args = [(str(p), m, str(staging), countries, source) for p, m in batch]
+        if workers > 1 and len(args) > 1:
+            with ProcessPoolExecutor(max_workers=min(workers, len(args))) as pool:
+                futures = [pool.submit(read_file, *a) for a in args]
+                for fut in as_completed(futures):
+                    done(fut.result())
+        else:
+            for a in args:
+                done(read_file(*a))
+        results.sort(key=lambda r: r.path)
+        report.files.extend(results)
+        report.rows_stored += self._commit(batch_id, results, countries)
+        shutil.rmtree(staging, ignore_errors=True)
+
+    def _commit(self, batch_id: str, results: list[FileResult], countries) -> int:
+        """Write the batch's events as partitioned parts and record everything in one transaction."""
+        staged = [r.staged for r in results if r.staged]
+        new_parts: list[tuple] = []
+        stored_by_file: dict[str, int] = {}
+        events_dir = self.root / "events"
+        events_dir.mkdir(parents=True, exist_ok=True)
+        existing = self.part_paths()
+        work = duckdb.connect()
+        try:
+            work.execute(f"SET memory_limit='{DUCKDB_MEMORY}'; SET preserve_insertion_order=false")
+            if staged:
+                # first occurrence of each event id in the batch, minus ids already stored
+                work.execute(
+                    f"CREATE TEMP VIEW new_events AS SELECT * FROM read_parquet({_sql_list(staged)}) "
+                    "QUALIFY row_number() OVER (PARTITION BY source, event_id ORDER BY source_file, source_line) = 1"
+                )
+                months = work.execute(
+                    "SELECT DISTINCT source, year(event_date), month(event_date) FROM new_events"
+                ).fetchall()
+                touched = [
+                    p for p in existing
+                    if any(f"source={s}/year={y}/month={m}/" in p for s, y, m in months)
+                ]
+                stored_ids = (
+                    f"SELECT source, event_id FROM read_parquet({_sql_list(touched)}, hive_partitioning=true)"
+                    if touched
+                    else "SELECT NULL::VARCHAR AS source, NULL::BIGINT AS event_id WHERE false"
+                )
+                cols = ", ".join(c for c in EVENT_COLUMNS if c != "source")
+                work.execute(
+                    f"COPY (SELECT n.source, {cols}, year(n.event_date) AS year, month(n.event_date) AS month "
+                    f"FROM new_events n ANTI JOIN ({stored_ids}) s USING (source, event_id)) "
+                    f"TO '{events_dir}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (source, year, month), "
+                    f"FILENAME_PATTERN 'part-{batch_id}_{{i}}', OVERWRITE_OR_IGNORE true)"
+                )
+                written = sorted(str(p) for p in events_dir.glob(f"source=*/year=*/month=*/part-{batch_id}_*.parquet"))
+                if written:
+                    for path, source, y, m, n in work.execute(
+                        f"SELECT filename, source, year, month, count(*) FROM read_parquet({_sql_list(written)}, "
+                        "hive_partitioning=true, filename=true) GROUP BY ALL"
+                    ).fetchall():
+                        new_parts.append((path, source, int(y), int(m), batch_id, int(n)))
+                    for name, n in work.execute(
+                        f"SELECT source_file, count(*) FROM read_parquet({_sql_list(written)}) GROUP BY ALL"
+                    ).fetchall():
+                        stored_by_file[name] = n
+        finally:
+            work.close()
+
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        country_text = ",".join(sorted(countries)) if countries else None
+        with self._catalog(write=True) as con:
+            con.execute("BEGIN")
+            if new_parts:
+                con.executemany("INSERT INTO parts VALUES (?, ?, ?, ?, ?, ?)", new_parts)
+            for r in results:
+                con.execute(
+                    "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [r.md5, r.name, r.path, r.size, r.source, r.rows_read, r.rows_kept,
+                     stored_by_file.get(r.name, 0), r.rows_rejected, r.rows_filtered, country_text,
+                     batch_id, now, r.seconds],
+                )
+                if r.quarantine.num_rows:
+                    q = r.quarantine
+                    con.register("q", q)
+                    con.execute("INSERT INTO quarantine SELECT ?, source_file, source_line, reason, raw FROM q", [r.md5])
+                    con.unregister("q")
+                if r.totals.num_rows:
+                    con.register("t", r.totals)
+                    con.execute("INSERT INTO daily_totals SELECT ?, source, day, events FROM t", [r.md5])
+                    con.unregister("t")
+            con.execute("COMMIT")
+        return sum(p[5] for p in new_parts)
+
+    def _clean_orphans(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Delete what a killed ingest left: staging folders and parts the catalog never recorded."""
+        shutil.rmtree(self.root / "staging", ignore_errors=True)
+        recorded = {r[0] for r in con.execute("SELECT path FROM parts").fetchall()}
+        for p in (self.root / "events").glob("source=*/year=*/month=*/*.parquet"):
+            if str(p) not in recorded:
+                p.unlink()
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection with an `events` view over the recorded parts."""
+        con = duckdb.connect()
+        parts = self.part_paths()
+        cols = ", ".join(EVENT_COLUMNS)
+        if parts:
+            con.execute(
+                f"CREATE VIEW events AS SELECT {cols} FROM read_parquet({_sql_list(parts)}, hive_partitioning=true)"
+            )
+        else:
+            con.register("_empty_events", EVENT_SCHEMA.empty_table())
+            con.execute(f"CREATE VIEW events AS SELECT {cols} FROM _empty_events")
+        return con
+
+    def events(
+        self,
+        dyad: str | tuple[str, str] | None = None,
+        start: dt.date | str | None = None,
+        end: dt.date | str | None = None,
+        source: str | None = None,
+        limit: int | None = None,
+    ) -> pa.Table:
+        """Events as Arrow, optionally for a dyad (either direction) and an inclusive date range."""
+        where, params = [], []
+        if dyad is not None:
+            a, b = parse_dyad(dyad) if isinstance(dyad, str) else dyad
+            where.append(
+                "((actor1_country = ? AND actor2_country = ?) OR (actor1_country = ? AND actor2_country = ?))"
+            )
+            params += [a, b, b, a]
+        if start is not None:
+            where.append("event_date >= ?")
+            params.append(_as_date(start))
+        if end is not None:
+            where.append("event_date <= ?")
+            params.append(_as_date(end))
+        if source is not None:
+            where.append("source = ?")
+            params.append(source)
+        sql = "SELECT * FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY event_date, source, event_id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        if not self.exists():
+            raise StoreError(f"{self.root}: no dyadwatch store here (run `dyadwatch ingest` first)")
+        con = self.connect()
+        try:
+            return con.sql(sql, params=params).to_arrow_table().cast(EVENT_SCHEMA)
+        finally:
+            con.close()
+
+    def to_pandas(self, **filters):
+        """`events(**filters)` as a pandas DataFrame (needs pandas)."""
+        return self.events(**filters).to_pandas()
+
+    def to_polars(self, **filters):
+        """`events(**filters)` as a polars DataFrame (needs polars)."""
+        try:
+            import polars as pl
+        except ImportError:
+            raise ImportError("to_polars() needs polars: pip install polars") from None
+        return pl.from_arrow(self.events(**filters))
+
+    def status(self) -> dict:
+        """What the store holds: per source rows, files, date range, rejects; and totals."""
+        if not self.exists():
+            raise StoreError(f"{self.root}: no dyadwatch store here (run `dyadwatch ingest` first)")
+        with self._catalog() as con:
+            files = con.execute(
+                "SELECT source, count(*), sum(rows_read), sum(rows_kept), sum(rows_stored), sum(rows_rejected), "
+                "sum(rows_filtered) FROM files GROUP BY source ORDER BY source"
+            ).fetchall()
+            parts = con.execute("SELECT source, sum(rows), count(*) FROM parts GROUP BY source").fetchall()
+            totals = con.execute(
+                "SELECT source, min(day), max(day), sum(events), count(DISTINCT day) FROM daily_totals GROUP BY source"
+            ).fetchall()
+            countries = con.execute(
+                "SELECT DISTINCT coalesce(countries, 'all') FROM files ORDER BY 1"
+            ).fetchall()
+        con = self.connect()
+        try:
+            ranges = {
+                s: (lo, hi)
+                for s, lo, hi in con.execute(
+                    "SELECT source, min(event_date), max(event_date) FROM events GROUP BY source"
+                ).fetchall()
+            }
+        finally:
+            con.close()
+        stored = {s: (int(n), int(k)) for s, n, k in parts}
+        tot = {s: (lo, hi, int(n), int(d)) for s, lo, hi, n, d in totals}
+        sources = []
+        for s, n_files, read, kept, rows_stored, rejected, filtered in files:
+            lo, hi = ranges.get(s, (None, None))
+            sources.append(
+                {
+                    "source": s,
+                    "files": int(n_files),
+                    "rows_read": int(read or 0),
+                    "rows_kept": int(kept or 0),
+                    "events": stored.get(s, (0, 0))[0],
+                    "parts": stored.get(s, (0, 0))[1],
+                    "rows_rejected": int(rejected or 0),
+                    "rows_filtered": int(filtered or 0),
+                    "first_event": lo.isoformat() if lo else None,
+                    "last_event": hi.isoformat() if hi else None,
+                    "all_events_total": tot.get(s, (None, None, 0, 0))[2],
+                    "days_with_totals": tot.get(s, (None, None, 0, 0))[3],
+                }
+            )
+        return {
+            "store": str(self.root),
+            "sources": sources,
+            "events": sum(s["events"] for s in sources),
+            "files": sum(s["files"] for s in sources),
+            "rows_rejected": sum(s["rows_rejected"] for s in sources),
+            "filters": [c[0] for c in countries],
+        }
+
+    def quarantine(self) -> pa.Table:
+        with self._catalog() as con:
+            return con.sql(
+                "SELECT source_file, source_line, reason, raw FROM quarantine ORDER BY source_file, source_line"
+            ).to_arrow_table()
+
+    def daily_totals(self) -> pa.Table:
+        """All events per source and day before any country filter (summed over files)."""
+        with self._catalog() as con:
+            return con.sql(
+                "SELECT source, day, sum(events)::BIGINT AS events FROM daily_totals GROUP BY ALL ORDER BY source, day"
+            ).to_arrow_table()
+
+    def manifest(self) -> pa.Table:
+        with self._catalog() as con:
+            return con.sql("SELECT * FROM files ORDER BY ingested_at, name").to_arrow_table()
+
+
+def _as_date(value: dt.date | str) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"bad date {value!r}: use YYYY-MM-DD") from None
+
+
+def _batches(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def open_store(path: str | os.PathLike | None = None) -> Store:
+    """The store in `path` (default: $DYADWATCH_HOME, else ./.dyadwatch); created by the first ingest."""
+    return Store(path)
