@@ -29,8 +29,8 @@ app = typer.Typer(
 fetch_app = typer.Typer(no_args_is_help=True, help="Download event files from their publishers.")
 app.add_typer(fetch_app, name="fetch")
 
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 StoreOption = typer.Option(None, "--store", help="Store folder [default: $DYADWATCH_HOME, else ./.dyadwatch]")
 CountriesOption = typer.Option(

@@ -135,10 +135,12 @@ class Store:
         return self.catalog_path.exists()
 
     def part_paths(self) -> list[str]:
+        """Absolute paths of the recorded Parquet parts (the catalog keeps them relative to the store)."""
         if not self.exists():
             return []
         with self._catalog() as con:
-            return [r[0] for r in con.execute("SELECT path FROM parts ORDER BY path").fetchall()]
+            rows = con.execute("SELECT path FROM parts ORDER BY path").fetchall()
+        return [str((self.root / r[0]).resolve()) for r in rows]
 
     # -- ingest ----------------------------------------------------------------------------------
 
@@ -197,15 +199,17 @@ class Store:
                 done(read_file(*a))
         results.sort(key=lambda r: r.path)
         report.files.extend(results)
-        report.rows_stored += self._commit(batch_id, results, countries)
+        new_parts, stored_by_file = self._write_parts(batch_id, results)
+        self._record(batch_id, results, countries, new_parts, stored_by_file)
+        report.rows_stored += sum(p[5] for p in new_parts)
         shutil.rmtree(staging, ignore_errors=True)
 
-    def _commit(self, batch_id: str, results: list[FileResult], countries) -> int:
-        """Write the batch's events as partitioned parts and record everything in one transaction."""
+    def _write_parts(self, batch_id: str, results: list[FileResult]) -> tuple[list[tuple], dict[str, int]]:
+        """Write the batch's new events as partitioned Parquet parts (invisible until recorded)."""
         staged = [r.staged for r in results if r.staged]
         new_parts: list[tuple] = []
         stored_by_file: dict[str, int] = {}
-        events_dir = self.root / "events"
+        events_dir = (self.root / "events").resolve()
         events_dir.mkdir(parents=True, exist_ok=True)
         existing = self.part_paths()
         work = duckdb.connect()
@@ -242,14 +246,18 @@ class Store:
                         f"SELECT filename, source, year, month, count(*) FROM read_parquet({_sql_list(written)}, "
                         "hive_partitioning=true, filename=true) GROUP BY ALL"
                     ).fetchall():
-                        new_parts.append((path, source, int(y), int(m), batch_id, int(n)))
+                        rel = Path(path).resolve().relative_to(self.root.resolve()).as_posix()
+                        new_parts.append((rel, source, int(y), int(m), batch_id, int(n)))
                     for name, n in work.execute(
                         f"SELECT source_file, count(*) FROM read_parquet({_sql_list(written)}) GROUP BY ALL"
                     ).fetchall():
                         stored_by_file[name] = n
         finally:
             work.close()
+        return new_parts, stored_by_file
 
+    def _record(self, batch_id, results, countries, new_parts, stored_by_file) -> None:
+        """One catalog transaction: parts, manifest, quarantine and totals become visible together."""
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         country_text = ",".join(sorted(countries)) if countries else None
         with self._catalog(write=True) as con:
@@ -273,14 +281,13 @@ class Store:
                     con.execute("INSERT INTO daily_totals SELECT ?, source, day, events FROM t", [r.md5])
                     con.unregister("t")
             con.execute("COMMIT")
-        return sum(p[5] for p in new_parts)
 
     def _clean_orphans(self, con: duckdb.DuckDBPyConnection) -> None:
         """Delete what a killed ingest left: staging folders and parts the catalog never recorded."""
         shutil.rmtree(self.root / "staging", ignore_errors=True)
         recorded = {r[0] for r in con.execute("SELECT path FROM parts").fetchall()}
         for p in (self.root / "events").glob("source=*/year=*/month=*/*.parquet"):
-            if str(p) not in recorded:
+            if p.relative_to(self.root).as_posix() not in recorded:
                 p.unlink()
 
     # -- reading ---------------------------------------------------------------------------------
