@@ -105,15 +105,15 @@ class _ZipMemberStream(io.RawIOBase):
         self._crc, self._size = 0, 0
         self._expected = (info.CRC, info.file_size)
         self._eof = False
+        self._pending = bytearray()  # inflated bytes not yet returned: read(n) returns at most n
 
     def readable(self) -> bool:
         return True
 
     def read(self, n: int = -1) -> bytes:
         want = (1 << 62) if n is None or n < 0 else n
-        out: list[bytes] = []
-        got = 0
-        while got < want and not self._eof:
+        pending = self._pending
+        while len(pending) < want and not self._eof:
             data = self._f.read(min(self._PIECE, self._remaining)) if self._remaining else b""
             self._remaining -= len(data)
             if self._inflate is None:
@@ -126,11 +126,16 @@ class _ZipMemberStream(io.RawIOBase):
             if piece:
                 self._crc = _zlib.crc32(piece, self._crc)
                 self._size += len(piece)
-                out.append(piece)
-                got += len(piece)
+                pending += piece
             if not data:
                 self._finish()
-        return b"".join(out)
+        if len(pending) <= want:
+            out = bytes(pending)
+            pending.clear()
+        else:
+            out = bytes(pending[:want])
+            del pending[:want]
+        return out
 
     def _finish(self) -> None:
         self._eof = True

@@ -7,11 +7,13 @@ Files are tab-separated, unquoted, no header, plain or zipped. We stream them in
 2. quarantine lines that are not valid UTF-8 (only lines holding a byte >= 0x80 are checked);
 3. with a country filter, pick candidate lines by a byte search for a tab-delimited country code, and
    parse only those: most of a GDELT file is about other countries, and tokenising it is the cost. Every
-   line's event date (column 2, SQLDATE) is still read, vectorised, for the per-day totals;
+   line's event date (column 2, SQLDATE) is still read, vectorised, for the per-day totals; a line whose
+   date cannot be read that way is parsed in full after all, so it is quarantined as without a filter;
 4. parse the chosen lines with pyarrow (all text), then convert numbers and dates column by column;
    a value that does not convert quarantines its row, never the block.
 
-Rows outside a country filter are checked only for the event date the totals need.
+Rows outside a country filter are checked only for the event date the totals need (and UTF-8): every
+non-blank line is either counted in the totals or quarantined, with or without a filter.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .base import Chunk, InputError, InputFile, Reject, conform, daily_totals, f
 
 BLOCK_SIZE = 32 << 20  # bytes of decompressed text per block: bounds memory, amortises overhead
 MAX_RAW = 2000  # characters of a quarantined line we keep
+BOM = b"\xef\xbb\xbf"  # UTF-8 byte order mark
 
 V2_COLUMNS = (
     "GLOBALEVENTID SQLDATE MonthYear Year FractionDate Actor1Code Actor1Name Actor1CountryCode "
@@ -77,7 +80,9 @@ CANONICAL = {
     "SOURCEURL": "source_url",
 }
 
-_INT = re.compile(r"^[+-]?\d+$")
+# What GDELT writes. Arrow's cast alone is laxer in places (hex "0x1F", "nan", "inf") and stricter in
+# others ("+5" for an integer): a value must pass both, whatever else is in its block.
+_INT = re.compile(r"^-?\d+$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 NUMERIC = {
     "GLOBALEVENTID": (pa.int64(), _INT.pattern),
@@ -116,8 +121,18 @@ class GdeltSource:
         first_line = 1
         with file.open() as stream:
             carry = b""
+            at_start = True
             while True:
                 data = stream.read(BLOCK_SIZE)
+                if at_start and data:  # a UTF-8 byte order mark opening the file is not data
+                    head = carry + data if carry else data
+                    if len(head) < len(BOM) and BOM.startswith(head):
+                        carry = head  # too short to tell yet
+                        continue
+                    at_start = False
+                    carry, data = b"", head[len(BOM):] if head.startswith(BOM) else head
+                    if not data:
+                        continue
                 if not data:
                     block, carry = carry, b""
                     if not block:
@@ -182,6 +197,13 @@ class GdeltSource:
             # totals for the lines we do not parse come from a vectorised read of their event date
             others = usable & ~chosen
             other_days = _event_dates(arr, starts[others], stops[others])
+            # a line whose date cannot be read that way is parsed in full after all (rare): it is then
+            # quarantined with the reason an unfiltered read gives, instead of silently missing from both
+            # the totals and the quarantine
+            unreadable = np.flatnonzero(others)[~pc.is_valid(other_days).to_numpy(zero_copy_only=False)]
+            if len(unreadable):
+                chosen[unreadable] = True
+                other_days = pc.drop_null(other_days)
         else:
             chosen = usable
             other_days = None
@@ -244,6 +266,8 @@ class GdeltSource:
         ]
         for width, idxs in others.items():
             sub = b"\n".join(block[starts[i] : stops[i]] for i in idxs) + b"\n"  # rare: ragged 1.0 files
+            if b"\r" in sub:  # a stray CR in a field: a space, as in the main text above
+                sub = sub.replace(b"\r", b" ")
             tables.append((_read_text(sub, layouts[width], None), np.asarray(idxs)))
 
         parts, dates = [], []
@@ -274,8 +298,18 @@ class GdeltSource:
         def date_column(column: str, fmt: str, width: int, required: bool) -> pa.Array:
             values = t[column].combine_chunks()
             parsed = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
-            ok = pc.and_(pc.is_valid(parsed), pc.equal(pc.utf8_length(values), width))
-            invalid = pc.invert(pc.fill_null(ok, False))
+            # strptime alone is lax: it skips spaces ("2020 1 1") and rolls 31 April over to 1 May (and
+            # second 60 into the next minute). So: exactly `width` digits, and the same fields back.
+            all_digits = pc.match_substring_regex(values, f"^[0-9]{{{width}}}$")
+            ok = pc.fill_null(pc.and_(pc.is_valid(parsed), all_digits), False)
+            digits = values if pc.all(ok).as_py() else pc.if_else(ok, values, pa.scalar(None, pa.string()))
+            fields = [(pc.month, 4), (pc.day, 6)]
+            if width == 14:
+                fields += [(pc.hour, 8), (pc.minute, 10), (pc.second, 12)]
+            for part, at in fields:
+                text = pc.utf8_slice_codeunits(digits, at, at + 2).cast(pa.int64())
+                ok = pc.and_(ok, pc.fill_null(pc.equal(part(parsed), text), False))
+            invalid = pc.invert(ok)
             if not required:
                 invalid = pc.and_(invalid, pc.is_valid(values))
             flag(invalid.to_numpy(zero_copy_only=False), column, values)
@@ -289,12 +323,9 @@ class GdeltSource:
             cols["date_added"] = date_column("DATEADDED", fmt, width, required=False)
         for column, (typ, pattern) in NUMERIC.items():
             values = t[column].combine_chunks()
-            try:
-                cols[CANONICAL[column]] = values.cast(typ)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                ok = pc.fill_null(pc.match_substring_regex(values, pattern), True)
+            cols[CANONICAL[column]], ok = _to_number(values, typ, pattern)
+            if ok is not None:
                 flag(pc.invert(ok).to_numpy(zero_copy_only=False), column, values)
-                cols[CANONICAL[column]] = pc.if_else(ok, values, None).cast(typ)
         flag(pc.is_null(cols["event_id"]).to_numpy(zero_copy_only=False), "GLOBALEVENTID", t["GLOBALEVENTID"].combine_chunks())
         cols["is_root_event"] = pc.not_equal(cols["is_root_event"], 0)
         for column, canonical in CANONICAL.items():
@@ -310,6 +341,47 @@ class GdeltSource:
         return events, sorted(reasons.items()), events["event_date"].combine_chunks()
 
 
+def _to_number(values: pa.Array, typ: pa.DataType, pattern: str) -> tuple[pa.Array, pa.Array | None]:
+    """Text -> numbers. Returns the numbers (null where bad) and a mask of good values, or None when all
+    are good. Empty fields (nulls) are good. A value is good when it matches `pattern`, Arrow converts it,
+    it fits `typ` and (for floats) it is finite; the result does not depend on the other values."""
+    try:
+        out, ok = values.cast(typ), None  # the usual case: the whole column converts
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        ok = pc.fill_null(pc.match_substring_regex(values, pattern), True)
+        masked = pc.if_else(ok, values, pa.scalar(None, pa.string()))
+        try:
+            out = masked.cast(typ)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # well formed, but out of range for typ
+            out = _cast_each(masked, typ)
+            ok = pc.and_(ok, pc.or_(pc.is_valid(out), pc.is_null(masked)))
+    # forms the cast accepts but GDELT never writes: hexadecimal integers, NaN and infinities
+    if pa.types.is_floating(typ):
+        odd = pc.invert(pc.fill_null(pc.is_finite(out), True))
+    else:
+        odd = pc.fill_null(pc.match_substring(values, "x", ignore_case=True), False)
+    if pc.any(odd).as_py():
+        ok = pc.invert(odd) if ok is None else pc.and_(ok, pc.invert(odd))
+        out = pc.if_else(ok, out, pa.scalar(None, typ))
+    return out, ok
+
+
+def _cast_each(values: pa.Array, typ: pa.DataType) -> pa.Array:
+    """One value at a time (only when a block holds an out-of-range number): null where it does not fit."""
+    if pa.types.is_integer(typ):
+        info = np.iinfo(typ.to_pandas_dtype())
+        convert = lambda v: int(v) if info.min <= int(v) <= info.max else None  # noqa: E731
+    else:
+        convert = float
+    out = []
+    for v in values.to_pylist():
+        try:
+            out.append(None if v is None else convert(v))
+        except (ValueError, OverflowError):
+            out.append(None)
+    return pa.array(out, typ)
+
+
 def _joined(lines: pa.Array) -> pa.Buffer:
     """The bytes of a (filtered) binary array of newline-terminated lines, as one buffer."""
     _, offsets, data = lines.buffers()
@@ -319,6 +391,11 @@ def _joined(lines: pa.Array) -> pa.Buffer:
 
 def _read_text(text: bytes, names: tuple[str, ...], on_invalid) -> pa.Table:
     wanted = [c for c in names if c in CANONICAL]
+    if bytes(memoryview(text)[: len(BOM)]) == BOM:
+        # pyarrow drops a BOM opening its input, but here that is some line of the file (a BOM opening
+        # the file was dropped in `read`); an empty line before it keeps it, and pyarrow's row numbers
+        # (which do not count empty lines) stay the same
+        text = b"\n" + bytes(text)
     return pacsv.read_csv(
         pa.py_buffer(text),
         read_options=pacsv.ReadOptions(column_names=list(names), use_threads=False, block_size=1 << 26),
