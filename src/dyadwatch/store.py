@@ -214,7 +214,11 @@ class Store:
         existing = self.part_paths()
         work = duckdb.connect()
         try:
-            work.execute(f"SET memory_limit='{DUCKDB_MEMORY}'; SET preserve_insertion_order=false")
+            spill = self.root / "staging" / batch_id / "spill"  # DuckDB spills here past its memory limit
+            work.execute(
+                f"SET memory_limit='{DUCKDB_MEMORY}'; SET preserve_insertion_order=false; "
+                f"SET temp_directory='{spill.as_posix()}'"
+            )
             if staged:
                 # first occurrence of each event id in the batch, minus ids already stored
                 work.execute(
