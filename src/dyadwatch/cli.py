@@ -127,6 +127,7 @@ def fetch_gdelt_cmd(
     parallel: int = typer.Option(4, "--parallel", help="Downloads at once"),
     retries: int = typer.Option(3, "--retries", help="Attempts per file before it counts as failed"),
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds before a stalled download is retried"),
+    backoff: float = typer.Option(1.0, "--backoff", help="Seconds before the first retry; doubles each time"),
     no_ingest: bool = typer.Option(False, "--no-ingest", help="Only download"),
 ):
     """Download GDELT event files for a date range, verify them, ingest them, report coverage."""
@@ -148,13 +149,16 @@ def fetch_gdelt_cmd(
     ) as progress:
         task = progress.add_task("fetch", total=None, current="")
 
+        def on_plan(total: int) -> None:
+            progress.update(task, total=total)
+
         def on_slot(result) -> None:
             progress.update(task, advance=1, current=f"{result.slot.filename} {result.status}")
 
         try:
             report = fetching.fetch_gdelt(
                 d0, d1, dest, version=version, base_url=base_url, workers=parallel, retries=retries,
-                timeout=timeout, progress=on_slot,
+                timeout=timeout, backoff=backoff, progress=on_slot, on_plan=on_plan,
             )
         except fetching.FetchError as exc:
             fail(str(exc))
