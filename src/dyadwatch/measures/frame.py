@@ -1,0 +1,145 @@
+"""The frame every measure starts from: a dyad's (or a focal state's partners') events, classified into
+tracks and theatres and counted once each (the taxonomy's unique-event rule).
+
+A measure gets a DuckDB connection holding three relations: `events` (canonical schema), `daily_totals`
+(source, day, events) and `leaders` (country, spelling, term_start, term_end). It knows nothing of
+where they came from; `connect(store)` builds one from a store, tests build one from small tables.
+The SQL is plain (CASE, EXISTS, GROUP BY, UNION ALL, GROUPING SETS) so Spark SQL runs it unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import duckdb
+import pyarrow as pa
+
+from ..taxonomy import Taxonomy, fips_of, load_taxonomy, rule_sql
+
+PERIODS = ("month", "quarter", "year")
+_COUNTRY = re.compile(r"^[A-Z]{3}$")
+
+LEADERS_SCHEMA = pa.schema([("country", pa.string()), ("spelling", pa.string()),
+                            ("term_start", pa.date32()), ("term_end", pa.date32())])
+
+
+def connect(store, taxonomy: Taxonomy | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection over a store with the relations measures need."""
+    con = store.connect()
+    con.register("daily_totals", store.daily_totals())
+    con.register("leaders", leaders_table())
+    return con
+
+
+def leaders_table(path=None) -> pa.Table:
+    """Leaders in the shape the frame joins on: one row per (country, name spelling, term)."""
+    from .contacts import load_leaders
+
+    t = load_leaders(path)
+    return pa.table({
+        "country": t.column("country"), "spelling": t.column("spelling"),
+        "term_start": t.column("start"), "term_end": t.column("end"),
+    }).cast(LEADERS_SCHEMA)
+
+
+def column(category_kind: str, name: str) -> str:
+    return f'"{category_kind}:{name}"'
+
+
+def _lit(code: str) -> str:
+    if not _COUNTRY.match(code):
+        raise ValueError(f"not a CAMEO country code: {code!r}")
+    return f"'{code}'"
+
+
+def unique_events_sql(taxonomy: Taxonomy, focal: str, partners: list[str], *, start: dt.date | None = None,
+                      end: dt.date | None = None, source: str | None = None) -> tuple[str, list]:
+    """SQL for one row per unique event between `focal` and any of `partners`, either direction, with
+    partner, direction (e.g. RUS>TUR), quad class, Goldstein, mean tone, how many records and articles
+    reported it, and one boolean column per track ("track:<name>") and theatre ("theatre:<name>")."""
+    plist = ", ".join(_lit(p) for p in partners)
+    f = _lit(focal)
+    where = [f"((actor1_country = {f} AND actor2_country IN ({plist})) OR "
+             f"(actor2_country = {f} AND actor1_country IN ({plist})))"]
+    params: list = []
+    if start is not None:
+        where.append("event_date >= ?")
+        params.append(start)
+    if end is not None:
+        where.append("event_date <= ?")
+        params.append(end)
+    if source is not None:
+        where.append("source = ?")
+        params.append(source)
+    fips_cases = " ".join(f"WHEN {_lit(p)} THEN '{fips_of(p) or ''}'" for p in partners)
+    leader = (
+        "EXISTS (SELECT 1 FROM leaders l WHERE l.spelling = r.{a}_name AND l.country = r.{a}_country "
+        "AND r.event_date >= l.term_start AND (l.term_end IS NULL OR r.event_date <= l.term_end))"
+    )
+    leader_cols = (f", {leader.format(a='actor1')} AS actor1_leader, {leader.format(a='actor2')} AS actor2_leader"
+                   if taxonomy.uses_leaders else "")
+    flags = [f"{rule_sql(c)} AS {column('track', c.name)}" for c in taxonomy.tracks]
+    flags += [f"{rule_sql(c)} AS {column('theatre', c.name)}" for c in taxonomy.theatres]
+    key = ", ".join(taxonomy.unique_event_key)
+    agg_flags = ", ".join(
+        f"max(CASE WHEN {column(k, c.name)} THEN 1 ELSE 0 END) = 1 AS {column(k, c.name)}"
+        for k, cats in (("track", taxonomy.tracks), ("theatre", taxonomy.theatres)) for c in cats
+    )
+    sql = f"""
+WITH dyad_rows AS (
+  SELECT *,
+    CASE WHEN actor1_country = {f} THEN actor2_country ELSE actor1_country END AS partner,
+    actor1_country || '>' || actor2_country AS direction,
+    '{fips_of(focal) or ''}' AS home_fips_1,
+    CASE CASE WHEN actor1_country = {f} THEN actor2_country ELSE actor1_country END {fips_cases} END AS home_fips_2
+  FROM events
+  WHERE {' AND '.join(where)}
+), led AS (
+  SELECT r.*{leader_cols} FROM dyad_rows r
+), flagged AS (
+  SELECT *, {', '.join(flags)} FROM led
+)
+SELECT partner, direction, {key},
+  min(event_id) AS event_id,
+  max_by(source_url, coalesce(num_articles, 0)) AS source_url,
+  min(quad_class) AS quad_class,
+  min(goldstein) AS goldstein,
+  avg(avg_tone) AS tone,
+  count(*) AS records,
+  sum(coalesce(num_articles, 0)) AS articles,
+  {agg_flags}
+FROM flagged
+GROUP BY partner, direction, {key}
+"""
+    return sql, params
+
+
+def totals_where(source: str | None, start: dt.date | None, end: dt.date | None) -> tuple[str, list]:
+    """WHERE clause (or '') and parameters restricting `daily_totals` like the events."""
+    where, params = [], []
+    for clause, value in (("source = ?", source), ("day >= ?", start), ("day <= ?", end)):
+        if value is not None:
+            where.append(clause)
+            params.append(value)
+    return (f" WHERE {' AND '.join(where)}" if where else ""), params
+
+
+def period_expr(by: str, column: str = "event_date") -> str:
+    if by not in PERIODS:
+        raise ValueError(f"--by must be one of {', '.join(PERIODS)}, not {by!r}")
+    return f"CAST(date_trunc('{by}', {column}) AS DATE)"
+
+
+def materialise_unique_events(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, focal: str, partners: list[str],
+                              **filters) -> str:
+    """Run the frame once into a temp table (several measures read it) and return its name."""
+    sql, params = unique_events_sql(taxonomy, focal, partners, **filters)
+    con.execute("CREATE OR REPLACE TEMP TABLE unique_events AS " + sql, params)
+    return "unique_events"
+
+
+def default_taxonomy(taxonomy: Taxonomy | str | None) -> Taxonomy:
+    if isinstance(taxonomy, Taxonomy):
+        return taxonomy
+    return load_taxonomy(taxonomy)
