@@ -74,7 +74,7 @@ def unique_events_sql(taxonomy: Taxonomy, focal: str, partners: list[str], *, st
         params.append(source)
     fips_cases = " ".join(f"WHEN {_lit(p)} THEN '{fips_of(p) or ''}'" for p in partners)
     leader = (
-        "EXISTS (SELECT 1 FROM leaders l WHERE l.spelling = r.{a}_name AND l.country = r.{a}_country "
+        "EXISTS (SELECT 1 FROM leaders l WHERE l.spelling = upper(trim(r.{a}_name)) AND l.country = r.{a}_country "
         "AND r.event_date >= l.term_start AND (l.term_end IS NULL OR r.event_date <= l.term_end))"
     )
     leader_cols = (f", {leader.format(a='actor1')} AS actor1_leader, {leader.format(a='actor2')} AS actor2_leader"
