@@ -29,7 +29,8 @@ app = typer.Typer(
 fetch_app = typer.Typer(no_args_is_help=True, help="Download event files from their publishers.")
 app.add_typer(fetch_app, name="fetch")
 
-console = Console(soft_wrap=True)
+# Piped output is not squeezed to 80 columns: tables stay readable in a file or a pager.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True)
 
 StoreOption = typer.Option(None, "--store", help="Store folder [default: $DYADWATCH_HOME, else ./.dyadwatch]")
@@ -203,10 +204,7 @@ def events(
     store: Optional[Path] = StoreOption,
 ):
     """List events, optionally for a dyad and a date range."""
-    if fmt not in ("table", "csv", "json", "parquet"):
-        fail(f"--format {fmt!r}: choose table, csv, json or parquet")
-    if fmt == "parquet" and out is None:
-        fail("--format parquet needs --out FILE.parquet")
+    check_format(fmt, out)
     pair = None
     if dyad:
         try:
@@ -215,18 +213,45 @@ def events(
             fail(str(exc))
     d0, d1 = _date(start, "--from"), _date(end, "--to")
     table = _guard(lambda: _store(store).events(dyad=pair, start=d0, end=d1, limit=limit))
-    write_table(table, fmt, out)
+    write_table(table, fmt, out, EVENT_COLUMNS_SHOWN)
 
 
-def write_table(table: pa.Table, fmt: str, out: Optional[Path]) -> None:
+EVENT_COLUMNS_SHOWN = ["event_id", "event_date", "actor1_country", "actor1_name", "event_code", "actor2_country",
+                       "actor2_name", "quad_class", "goldstein", "num_articles", "action_geo_country", "source_url"]
+
+
+def check_format(fmt: str, out: Optional[Path]) -> None:
+    if fmt not in ("table", "csv", "json", "parquet"):
+        fail(f"--format {fmt!r}: choose table, csv, json or parquet")
+    if fmt == "parquet" and out is None:
+        fail("--format parquet needs --out FILE.parquet")
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:,.4g}" if abs(v) < 1 else f"{v:,.2f}"
+    if isinstance(v, list):
+        return " ".join(str(x) for x in v[:3]) + (" …" if len(v) > 3 else "")
+    return str(v)
+
+
+def write_table(table: pa.Table, fmt: str, out: Optional[Path], columns: Optional[list[str]] = None,
+                what: str = "events") -> None:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     if fmt == "parquet":
         pq.write_table(table, out)
-        err.print(f"wrote {table.num_rows:,} events to {out}", highlight=False)
+        err.print(f"wrote {table.num_rows:,} {what} to {out}", highlight=False)
         return
     if fmt == "csv":
+        lists = [f.name for f in table.schema if pa.types.is_list(f.type)]
+        for name in lists:  # CSV has no lists: join them with spaces
+            i = table.schema.get_field_index(name)
+            joined = [" ".join(str(x) for x in v) if v is not None else None for v in table[name].to_pylist()]
+            table = table.set_column(i, name, pa.array(joined, pa.string()))
         if out:
             pacsv.write_csv(table, out)
         else:
@@ -242,11 +267,10 @@ def write_table(table: pa.Table, fmt: str, out: Optional[Path]) -> None:
         else:
             sys.stdout.write(text + "\n")
         return
-    shown = ["event_id", "event_date", "actor1_country", "actor1_name", "event_code", "actor2_country",
-             "actor2_name", "quad_class", "goldstein", "num_articles", "action_geo_country", "source_url"]
-    t = Table(*shown, title=f"{table.num_rows:,} events")
+    shown = columns or table.column_names
+    t = Table(*shown, title=f"{table.num_rows:,} {what}")
     for row in table.select(shown).to_pylist():
-        t.add_row(*("" if v is None else str(v) for v in row.values()))
+        t.add_row(*(_cell(v) for v in row.values()))
     console.print(t)
 
 
@@ -278,7 +302,7 @@ def demo(
     status(store=root, as_json=False)
     table = st.events(dyad=("RUS", "TUR"))
     console.print(f"\nRUS-TUR (either direction): {table.num_rows:,} events; the first ten:", highlight=False)
-    write_table(table.slice(0, 10), "table", None)
+    write_table(table.slice(0, 10), "table", None, EVENT_COLUMNS_SHOWN)
     console.print(f"store: {root}  (try: dyadwatch events --store {root} --dyad RUS-TUR --format csv)", highlight=False)
 
 
@@ -291,6 +315,9 @@ def _guard(fn):
     except KeyboardInterrupt:
         err.print("interrupted: nothing half-written is visible; rerun to complete")
         raise typer.Exit(130)
+
+
+from . import cli_measures  # noqa: E402,F401  (registers indicators, contacts, compare, shifts)
 
 
 def main() -> None:  # pragma: no cover
