@@ -65,6 +65,36 @@ def test_duplicate_event_ids_are_stored_once(store_dir, tmp_path):
     assert len(ids) == len(set(ids))
 
 
+def test_duplicate_ids_in_one_batch_keep_the_first_row_by_file_and_line(store_dir, tmp_path):
+    rows = raw_rows(KARABAKH / "20201113.export.CSV.zip")[:4]
+    folder = tmp_path / "dups"
+    folder.mkdir()
+
+    def variant(row, tone):
+        row = list(row)
+        row[34] = tone  # AvgTone: tells the copies apart
+        return "\t".join(row)
+
+    # one id three times: twice in b (lines 2 and 3), once in a (line 3); a sorts first, so a's wins
+    same = rows[0]
+    (folder / "b.export.CSV").write_text("\n".join([
+        variant(rows[1], "1"), variant(same, "2"), variant(same, "3"),
+    ]) + "\n")
+    (folder / "a.export.CSV").write_text("\n".join([
+        variant(rows[2], "4"), variant(rows[3], "5"), variant(same, "6"),
+    ]) + "\n")
+    store = Store(store_dir)
+    report = store.ingest([folder], workers=2)
+    assert report.rows_kept == 6 and report.rows_stored == 4
+    events = store.events()
+    tone = dict(zip(events["event_id"].to_pylist(), events["avg_tone"].to_pylist()))
+    assert tone[int(same[0])] == 6.0
+    got = {(r["source_file"], r["source_line"]) for r in events.select(["source_file", "source_line"]).to_pylist()}
+    assert got == {("a.export.CSV", 1), ("a.export.CSV", 2), ("a.export.CSV", 3), ("b.export.CSV", 1)}
+    stored = dict(zip(store.manifest()["name"].to_pylist(), store.manifest()["rows_stored"].to_pylist()))
+    assert stored == {"a.export.CSV": 3, "b.export.CSV": 1}
+
+
 def test_country_filter_keeps_totals_of_all_events(store_dir):
     store = Store(store_dir)
     report = store.ingest([KARABAKH], countries=RUS_TUR)

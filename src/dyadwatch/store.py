@@ -29,7 +29,10 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from .codebook import parse_dyad
 from .ingest import FileResult, expand_paths, md5_of, read_file
@@ -205,58 +208,78 @@ class Store:
         shutil.rmtree(staging, ignore_errors=True)
 
     def _write_parts(self, batch_id: str, results: list[FileResult]) -> tuple[list[tuple], dict[str, int]]:
-        """Write the batch's new events as partitioned Parquet parts (invisible until recorded)."""
+        """Write the batch's new events as partitioned Parquet parts (invisible until recorded).
+
+        DuckDB streams the new events (first row of each event id in the batch, minus ids already
+        stored) and pyarrow writes them, one part per source/year/month, a row group at a time. DuckDB's
+        own partitioned COPY was slower and held whole partitions in memory (it ran out of its memory
+        limit on an unfiltered ingest of 5 M rows); here memory is bounded by a few row groups.
+        """
         staged = [r.staged for r in results if r.staged]
         new_parts: list[tuple] = []
         stored_by_file: dict[str, int] = {}
         events_dir = (self.root / "events").resolve()
         events_dir.mkdir(parents=True, exist_ok=True)
         existing = self.part_paths()
+        if not staged:
+            return new_parts, stored_by_file
         work = duckdb.connect()
+        writer = _PartWriter(events_dir, batch_id)
         try:
             spill = self.root / "staging" / batch_id / "spill"  # DuckDB spills here past its memory limit
             work.execute(
                 f"SET memory_limit='{DUCKDB_MEMORY}'; SET preserve_insertion_order=false; "
                 f"SET temp_directory='{spill.as_posix()}'"
             )
-            if staged:
-                # first occurrence of each event id in the batch, minus ids already stored
-                work.execute(
-                    f"CREATE TEMP VIEW new_events AS SELECT * FROM read_parquet({_sql_list(staged)}) "
-                    "QUALIFY row_number() OVER (PARTITION BY source, event_id ORDER BY source_file, source_line) = 1"
-                )
-                months = work.execute(
-                    "SELECT DISTINCT source, year(event_date), month(event_date) FROM new_events"
-                ).fetchall()
-                touched = [
-                    p for p in existing
-                    if any(f"source={s}/year={y}/month={m}/" in p for s, y, m in months)
-                ]
-                stored_ids = (
-                    f"SELECT source, event_id FROM read_parquet({_sql_list(touched)}, hive_partitioning=true)"
-                    if touched
-                    else "SELECT NULL::VARCHAR AS source, NULL::BIGINT AS event_id WHERE false"
-                )
-                cols = ", ".join(c for c in EVENT_COLUMNS if c != "source")
-                work.execute(
-                    f"COPY (SELECT n.source, {cols}, year(n.event_date) AS year, month(n.event_date) AS month "
-                    f"FROM new_events n ANTI JOIN ({stored_ids}) s USING (source, event_id)) "
-                    f"TO '{events_dir}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (source, year, month), "
-                    f"FILENAME_PATTERN 'part-{batch_id}_{{i}}', OVERWRITE_OR_IGNORE true)"
-                )
-                written = sorted(str(p) for p in events_dir.glob(f"source=*/year=*/month=*/part-{batch_id}_*.parquet"))
-                if written:
-                    for path, source, y, m, n in work.execute(
-                        f"SELECT filename, source, year, month, count(*) FROM read_parquet({_sql_list(written)}, "
-                        "hive_partitioning=true, filename=true) GROUP BY ALL"
-                    ).fetchall():
-                        rel = Path(path).resolve().relative_to(self.root.resolve()).as_posix()
-                        new_parts.append((rel, source, int(y), int(m), batch_id, int(n)))
-                    for name, n in work.execute(
-                        f"SELECT source_file, count(*) FROM read_parquet({_sql_list(written)}) GROUP BY ALL"
-                    ).fetchall():
-                        stored_by_file[name] = n
+            # first occurrence of each event id in the batch (by file name and line), minus ids already
+            # stored. Ids seen twice in a batch are rare: find them with a narrow aggregate, rank only
+            # their rows, and drop the later ones (a row is identified by its staging file and row number)
+            rows = f"read_parquet({_sql_list(staged)}, filename=true, file_row_number=true)"
+            work.execute(
+                f"CREATE TEMP TABLE dup_ids AS SELECT source, event_id FROM read_parquet({_sql_list(staged)}) "
+                "GROUP BY ALL HAVING count(*) > 1"
+            )
+            work.execute(
+                "CREATE TEMP TABLE later AS SELECT filename, file_row_number FROM ("
+                "SELECT filename, file_row_number, row_number() OVER (PARTITION BY source, event_id "
+                "ORDER BY source_file, source_line, filename, file_row_number) AS rank "
+                f"FROM {rows} SEMI JOIN dup_ids USING (source, event_id)) WHERE rank > 1"
+            )
+            work.execute(
+                "CREATE TEMP VIEW new_events AS SELECT * EXCLUDE (filename, file_row_number) "
+                f"FROM {rows} ANTI JOIN later USING (filename, file_row_number)"
+            )
+            months = work.execute(
+                "SELECT DISTINCT source, year(event_date), month(event_date) FROM new_events"
+            ).fetchall()
+            touched = [
+                p for p in existing
+                if any(f"source={s}/year={y}/month={m}/" in p for s, y, m in months)
+            ]
+            stored_ids = (
+                f"SELECT source, event_id FROM read_parquet({_sql_list(touched)}, hive_partitioning=true)"
+                if touched
+                else "SELECT NULL::VARCHAR AS source, NULL::BIGINT AS event_id WHERE false"
+            )
+            cols = ", ".join(c for c in EVENT_COLUMNS if c != "source")
+            reader = work.sql(
+                f"SELECT n.source, {cols}, year(n.event_date) AS year, month(n.event_date) AS month "
+                f"FROM new_events n ANTI JOIN ({stored_ids}) s USING (source, event_id)"
+            ).to_arrow_reader(_BATCH_ROWS)
+            for batch in reader:
+                writer.add(batch)
+            written = []
+            for path, source, y, m, n in writer.close():
+                rel = Path(path).resolve().relative_to(self.root.resolve()).as_posix()
+                new_parts.append((rel, source, y, m, batch_id, n))
+                written.append(path)
+            if written:
+                for name, n in work.execute(
+                    f"SELECT source_file, count(*) FROM read_parquet({_sql_list(written)}) GROUP BY ALL"
+                ).fetchall():
+                    stored_by_file[name] = n
         finally:
+            writer.abort()
             work.close()
         return new_parts, stored_by_file
 
@@ -433,6 +456,87 @@ class Store:
     def manifest(self) -> pa.Table:
         with self._catalog() as con:
             return con.sql("SELECT * FROM files ORDER BY ingested_at, name").to_arrow_table()
+
+
+_BATCH_ROWS = 65_536  # rows per batch streamed out of DuckDB
+_ROW_GROUP = 122_880  # rows per Parquet row group in a part (DuckDB's default)
+_BUFFERED = 2 * _ROW_GROUP  # rows held across all partitions before the biggest is written out
+
+# a part holds the event columns but `source` (in its folder name), as DuckDB's partitioned COPY wrote them
+PART_SCHEMA = pa.schema(
+    [
+        pa.field(f.name, pa.timestamp("us") if f.name == "date_added" else f.type)
+        for f in EVENT_SCHEMA
+        if f.name != "source"
+    ]
+)
+
+
+class _PartWriter:
+    """Writes batches of new events to one Parquet part per source/year/month (zstd), holding at most
+    about `_BUFFERED` rows in memory. Parts are named part-<batch>_0.parquet in Hive-style folders."""
+
+    def __init__(self, events_dir: Path, batch_id: str):
+        self.events_dir, self.batch_id = events_dir, batch_id
+        self.writers: dict[tuple, pq.ParquetWriter] = {}
+        self.paths: dict[tuple, Path] = {}
+        self.pending: dict[tuple, list[pa.Table]] = {}
+        self.rows: dict[tuple, int] = {}
+        self.buffered = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        if not batch.num_rows:
+            return
+        table = pa.Table.from_batches([batch])
+        # partition key per row: source (dictionary index) and year * 100 + month
+        sources = pc.dictionary_encode(table["source"]).combine_chunks()
+        key = (
+            sources.indices.to_numpy(zero_copy_only=False).astype(np.int64) * 1_000_000
+            + table["year"].to_numpy() * 100
+            + table["month"].to_numpy()
+        )
+        uniq = np.unique(key)
+        names = sources.dictionary.to_pylist()
+        for u in uniq.tolist():
+            k = (names[u // 1_000_000], (u % 1_000_000) // 100, u % 100)
+            # a partition's own copy of its rows (a slice would keep the whole batch alive while buffered)
+            part = table if len(uniq) == 1 else table.filter(pa.array(key == u))
+            part = part.drop_columns(["source", "year", "month"]).cast(PART_SCHEMA)
+            self.pending.setdefault(k, []).append(part)
+            self.rows[k] = self.rows.get(k, 0) + part.num_rows
+            self.buffered += part.num_rows
+            if sum(t.num_rows for t in self.pending[k]) >= _ROW_GROUP:
+                self._flush(k)
+        while self.buffered > _BUFFERED:
+            self._flush(max(self.pending, key=lambda k: sum(t.num_rows for t in self.pending[k])))
+
+    def _flush(self, k: tuple) -> None:
+        tables = self.pending.pop(k, [])
+        if not tables:
+            return
+        table = pa.concat_tables(tables)
+        self.buffered -= table.num_rows
+        writer = self.writers.get(k)
+        if writer is None:
+            source, year, month = k
+            folder = self.events_dir / f"source={source}" / f"year={year}" / f"month={month}"
+            folder.mkdir(parents=True, exist_ok=True)
+            self.paths[k] = folder / f"part-{self.batch_id}_0.parquet"
+            writer = self.writers[k] = pq.ParquetWriter(self.paths[k], PART_SCHEMA, compression="zstd")
+        writer.write_table(table, row_group_size=_ROW_GROUP)
+
+    def close(self) -> list[tuple]:
+        """Write what is buffered, close the parts; (path, source, year, month, rows) per part."""
+        for k in list(self.pending):
+            self._flush(k)
+        self.abort()
+        return [(str(self.paths[k]), *k, self.rows[k]) for k in sorted(self.paths)]
+
+    def abort(self) -> None:
+        """Close the parts as they are (after an error: they are never recorded, so later deleted)."""
+        for w in self.writers.values():
+            w.close()
+        self.writers.clear()
 
 
 def _as_date(value: dt.date | str) -> dt.date:

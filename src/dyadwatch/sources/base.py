@@ -110,25 +110,29 @@ class _ZipMemberStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def _next_piece(self) -> bytes:
+        """The next inflated piece (possibly empty); at the end, checks CRC and size."""
+        data = self._f.read(min(self._PIECE, self._remaining)) if self._remaining else b""
+        self._remaining -= len(data)
+        if self._inflate is None:
+            piece = data
+        else:
+            try:
+                piece = self._inflate.decompress(data)
+            except Exception as exc:  # zlib.error / isal error
+                raise InputError(f"{self._path}: corrupt compressed data ({exc})") from None
+        if piece:
+            self._crc = _zlib.crc32(piece, self._crc)
+            self._size += len(piece)
+        if not data:
+            self._finish()
+        return piece
+
     def read(self, n: int = -1) -> bytes:
         want = (1 << 62) if n is None or n < 0 else n
         pending = self._pending
         while len(pending) < want and not self._eof:
-            data = self._f.read(min(self._PIECE, self._remaining)) if self._remaining else b""
-            self._remaining -= len(data)
-            if self._inflate is None:
-                piece = data
-            else:
-                try:
-                    piece = self._inflate.decompress(data)
-                except Exception as exc:  # zlib.error / isal error
-                    raise InputError(f"{self._path}: corrupt compressed data ({exc})") from None
-            if piece:
-                self._crc = _zlib.crc32(piece, self._crc)
-                self._size += len(piece)
-                pending += piece
-            if not data:
-                self._finish()
+            pending += self._next_piece()
         if len(pending) <= want:
             out = bytes(pending)
             pending.clear()
@@ -137,17 +141,30 @@ class _ZipMemberStream(io.RawIOBase):
             del pending[:want]
         return out
 
+    def readinto(self, b) -> int:
+        """Fill `b` (up to its size, less only at the end) with one copy of the inflated bytes."""
+        into = memoryview(b).cast("B")
+        want = len(into)
+        pending = self._pending
+        got = min(want, len(pending))
+        if got:
+            into[:got] = pending[:got]
+            del pending[:got]
+        while got < want and not self._eof:
+            piece = self._next_piece()
+            take = min(want - got, len(piece))
+            into[got : got + take] = memoryview(piece)[:take]
+            got += take
+            if take < len(piece):
+                pending += memoryview(piece)[take:]
+        return got
+
     def _finish(self) -> None:
         self._eof = True
         if self._inflate is not None and not self._inflate.eof:
             raise InputError(f"{self._path}: truncated zip (compressed data ends early)")
         if (self._crc, self._size) != self._expected:
             raise InputError(f"{self._path}: corrupt zip (CRC or size mismatch)")
-
-    def readinto(self, b) -> int:  # pragma: no cover - read() is what the sources use
-        data = self.read(len(b))
-        b[: len(data)] = data
-        return len(data)
 
     def close(self) -> None:
         if not self.closed:
