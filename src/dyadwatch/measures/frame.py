@@ -60,7 +60,11 @@ def unique_events_sql(taxonomy: Taxonomy, focal: str, partners: list[str], *, st
     reported it, and one boolean column per track ("track:<name>") and theatre ("theatre:<name>")."""
     plist = ", ".join(_lit(p) for p in partners)
     f = _lit(focal)
-    where = [f"((actor1_country = {f} AND actor2_country IN ({plist})) OR "
+    both = ", ".join(_lit(c) for c in [focal, *partners])
+    # the two IN lists are implied by the OR below, but unlike it each reads one column, so the Parquet
+    # scan can skip row groups by their statistics and filter before reading the other columns
+    where = [f"actor1_country IN ({both}) AND actor2_country IN ({both})",
+             f"((actor1_country = {f} AND actor2_country IN ({plist})) OR "
              f"(actor2_country = {f} AND actor1_country IN ({plist})))"]
     params: list = []
     if start is not None:
