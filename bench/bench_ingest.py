@@ -1,0 +1,371 @@
+"""Ingest benchmark: zipped GDELT 2.0 exports -> filtered store, against pandas and polars `read_csv`.
+
+    python bench/make_gdelt_input.py --rows 5000000 --files 50 --out /tmp/bench-input/5m --seed 0
+    python bench/bench_ingest.py --input /tmp/bench-input/5m --workers 2
+
+Every contestant runs in its own process, one after the other, on the same files (warm page cache):
+
+- `dyadwatch`          `dyadwatch ingest DIR --countries RUS,TUR --workers W --store <fresh>`: the product
+                       path (parallel readers, staging Parquet, DuckDB dedup, partitioned parts, catalog);
+- `dyadwatch-all`      the same without `--countries` (every row parsed, typed and stored);
+- `pandas`             per file `pandas.read_csv(<the .zip>, sep="\\t", header=None, dtype=...)`, C engine,
+                       then keep rows with Actor1/Actor2CountryCode in the countries and write them to
+                       a Parquet file (zstd); sequential (pandas' C parser is single-threaded);
+- `pandas-pyarrow`     the same with `engine="pyarrow"` (multi-threaded parser);
+- `polars`             per file the zip member inflated in memory with `zipfile` (polars cannot read a
+                       zip) and `polars.read_csv(bytes, separator="\\t", has_header=False, schema=...)`,
+                       same filter, Parquet (zstd); polars uses every core.
+
+pandas and polars get proper types: code and text columns as strings (CAMEO codes keep leading zeros),
+the numbers as integers or floats. They do not validate dates, quarantine bad rows, count events per day,
+deduplicate ids or keep a catalog; dyadwatch does all of that, so the comparison flatters them.
+
+Measured per contestant: wall seconds (process start to exit, imports included), rows read (input rows),
+rows kept, rows/s (rows read / seconds), and peak memory three ways: the peak of the summed RSS of the
+whole process tree (polled every 50 ms from /proc; counts pages shared by forked workers more than once,
+so an upper bound), the peak of the summed PSS of the tree (shared pages divided among the processes
+sharing them: the tree's real footprint), and the largest single-process peak RSS (`ru_maxrss` from
+`wait4`, exact but per process). Also the CPU seconds of the tree (user + system, from `wait4`) and the
+"other load": CPU the rest of the machine used during the run, in cores (from /proc/stat). On a shared
+machine a run with other load above ~0.1 cores is slowed by it; rerun it when the machine is quiet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from importlib import metadata
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CONTESTANTS = ["dyadwatch", "dyadwatch-all", "pandas", "pandas-pyarrow", "polars"]
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+# GDELT 2.0 export columns, and those that are numbers (everything else is read as text)
+V2_COLUMNS = (
+    "GLOBALEVENTID SQLDATE MonthYear Year FractionDate Actor1Code Actor1Name Actor1CountryCode "
+    "Actor1KnownGroupCode Actor1EthnicCode Actor1Religion1Code Actor1Religion2Code Actor1Type1Code "
+    "Actor1Type2Code Actor1Type3Code Actor2Code Actor2Name Actor2CountryCode Actor2KnownGroupCode "
+    "Actor2EthnicCode Actor2Religion1Code Actor2Religion2Code Actor2Type1Code Actor2Type2Code "
+    "Actor2Type3Code IsRootEvent EventCode EventBaseCode EventRootCode QuadClass GoldsteinScale "
+    "NumMentions NumSources NumArticles AvgTone Actor1Geo_Type Actor1Geo_FullName "
+    "Actor1Geo_CountryCode Actor1Geo_ADM1Code Actor1Geo_ADM2Code Actor1Geo_Lat Actor1Geo_Long "
+    "Actor1Geo_FeatureID Actor2Geo_Type Actor2Geo_FullName Actor2Geo_CountryCode Actor2Geo_ADM1Code "
+    "Actor2Geo_ADM2Code Actor2Geo_Lat Actor2Geo_Long Actor2Geo_FeatureID ActionGeo_Type "
+    "ActionGeo_FullName ActionGeo_CountryCode ActionGeo_ADM1Code ActionGeo_ADM2Code ActionGeo_Lat "
+    "ActionGeo_Long ActionGeo_FeatureID DATEADDED SOURCEURL"
+).split()
+INTS = {"GLOBALEVENTID", "SQLDATE", "MonthYear", "Year", "IsRootEvent", "QuadClass", "NumMentions",
+        "NumSources", "NumArticles", "Actor1Geo_Type", "Actor2Geo_Type", "ActionGeo_Type", "DATEADDED"}
+FLOATS = {"FractionDate", "GoldsteinScale", "AvgTone", "Actor1Geo_Lat", "Actor1Geo_Long", "Actor2Geo_Lat",
+          "Actor2Geo_Long", "ActionGeo_Lat", "ActionGeo_Long"}
+
+
+def input_files(folder: Path) -> list[Path]:
+    files = sorted(folder.glob("*.export.CSV.zip"))
+    if not files:
+        raise SystemExit(f"{folder}: no *.export.CSV.zip files (make them with bench/make_gdelt_input.py)")
+    return files
+
+
+# -- contestants (each runs in a child process: `bench_ingest.py --run NAME ...`) ---------------------
+
+
+def run_pandas(files: list[Path], countries: list[str], out: Path, engine: str) -> dict:
+    import pandas as pd
+
+    dtype = {c: ("int64" if c in INTS else "float64" if c in FLOATS else "str") for c in V2_COLUMNS}
+    rows = kept = 0
+    for f in files:
+        # GDELT does not quote; the pyarrow engine takes no `quoting` (its default quote char is harmless here)
+        extra = {"quoting": 3} if engine == "c" else {}  # csv.QUOTE_NONE
+        df = pd.read_csv(f, sep="\t", header=None, names=V2_COLUMNS, dtype=dtype, engine=engine,
+                         compression="zip", **extra)
+        rows += len(df)
+        df = df[df["Actor1CountryCode"].isin(countries) | df["Actor2CountryCode"].isin(countries)]
+        kept += len(df)
+        df.to_parquet(out / f"{f.name}.parquet", compression="zstd", index=False)
+        del df
+    return {"rows": rows, "kept": kept}
+
+
+def run_polars(files: list[Path], countries: list[str], out: Path) -> dict:
+    import zipfile
+
+    import polars as pl
+
+    schema = {c: (pl.Int64 if c in INTS else pl.Float64 if c in FLOATS else pl.String) for c in V2_COLUMNS}
+    rows = kept = 0
+    for f in files:
+        with zipfile.ZipFile(f) as zf:
+            data = zf.read(zf.infolist()[0])  # polars reads no zip: inflate the member in memory
+        df = pl.read_csv(data, separator="\t", has_header=False, schema=schema, quote_char=None)
+        del data
+        rows += df.height
+        df = df.filter(pl.col("Actor1CountryCode").is_in(countries) | pl.col("Actor2CountryCode").is_in(countries))
+        kept += df.height
+        df.write_parquet(out / f"{f.name}.parquet", compression="zstd")
+        del df
+    return {"rows": rows, "kept": kept}
+
+
+def child_main(a: argparse.Namespace) -> int:
+    files = input_files(Path(a.input))
+    countries = a.countries.split(",")
+    out = Path(a.scratch)
+    if a.run == "pandas":
+        res = run_pandas(files, countries, out, "c")
+    elif a.run == "pandas-pyarrow":
+        res = run_pandas(files, countries, out, "pyarrow")
+    elif a.run == "polars":
+        res = run_polars(files, countries, out)
+    else:
+        raise SystemExit(f"unknown contestant {a.run}")
+    print(json.dumps(res))
+    return 0
+
+
+# -- measuring ------------------------------------------------------------------------------------------
+
+
+class TreeSampler(threading.Thread):
+    """Polls /proc every `interval` s: peak summed RSS and PSS of a process and all its descendants."""
+
+    def __init__(self, pid: int, interval: float = 0.05):
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.peak_rss = self.peak_pss = 0
+        self.max_procs = 0
+        self._done = threading.Event()
+
+    def tree(self) -> list[int]:
+        children: dict[int, list[int]] = {}
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+        out, todo = [], [self.pid]
+        while todo:
+            p = todo.pop()
+            out.append(p)
+            todo.extend(children.get(p, []))
+        return out
+
+    def sample(self) -> None:
+        rss = pss = 0
+        procs = self.tree()
+        for p in procs:
+            try:
+                with open(f"/proc/{p}/statm", "rb") as f:
+                    rss += int(f.read().split()[1]) * PAGE
+                with open(f"/proc/{p}/smaps_rollup", "rb") as f:
+                    for line in f:
+                        if line.startswith(b"Pss:"):
+                            pss += int(line.split()[1]) * 1024
+                            break
+            except (OSError, ValueError, IndexError):
+                continue
+        self.peak_rss = max(self.peak_rss, rss)
+        self.peak_pss = max(self.peak_pss, pss)
+        self.max_procs = max(self.max_procs, len(procs))
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            self.sample()
+            self._done.wait(self.interval)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (all cores, from /proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(cmd: list[str], env: dict | None = None) -> dict:
+    """Run `cmd`; wall seconds, CPU seconds (its tree, and the rest of the machine meanwhile), peak tree
+    RSS/PSS, largest ru_maxrss, exit code, stdout, stderr."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        busy0 = busy_cpu_seconds()
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        sampler = TreeSampler(proc.pid)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)  # rusage of the child and of every descendant it reaped
+        seconds = time.perf_counter() - started
+        busy = busy_cpu_seconds() - busy0
+        sampler.stop()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        cpu = usage.ru_utime + usage.ru_stime  # the child and every descendant it waited for
+        return {
+            "seconds": seconds,
+            "cpu_seconds": cpu,
+            # CPU the rest of the machine used meanwhile (this script's sampler included): a busy
+            # machine makes the figures worse than they are
+            "other_cpu_seconds": max(0.0, busy - cpu),
+            "peak_tree_rss_mb": sampler.peak_rss / 2**20,
+            "peak_tree_pss_mb": sampler.peak_pss / 2**20,
+            "max_ru_maxrss_mb": usage.ru_maxrss / 1024,  # KiB on Linux
+            "processes": sampler.max_procs,
+            "exit": proc.returncode,
+            "stdout": out.read().decode(errors="replace"),
+            "stderr": err.read().decode(errors="replace"),
+        }
+
+
+def run_contestant(name: str, a: argparse.Namespace, scratch: Path) -> dict:
+    scratch.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    if name.startswith("dyadwatch"):
+        store = scratch / "store"
+        cmd = [sys.executable, "-m", "dyadwatch", "ingest", str(a.input), "--store", str(store),
+               "--workers", str(a.workers), "--source", "gdelt2"]
+        if name == "dyadwatch":
+            cmd += ["--countries", a.countries]
+        res = measure(cmd, env)
+        if res["exit"] == 0:
+            import dyadwatch
+
+            s = dyadwatch.open(store).status()
+            res["rows"] = sum(x["rows_read"] for x in s["sources"])
+            res["kept"] = s["events"]
+            res["rejected"] = s["rows_rejected"]
+    else:
+        cmd = [sys.executable, __file__, "--run", name, "--input", str(a.input), "--countries", a.countries,
+               "--scratch", str(scratch)]
+        res = measure(cmd, env)
+        if res["exit"] == 0:
+            res.update(json.loads(res["stdout"].strip().splitlines()[-1]))
+    res["name"] = name
+    if res["exit"] != 0:
+        raise SystemExit(f"{name} failed (exit {res['exit']}):\n{res['stderr'][-3000:]}")
+    res["rows_per_s"] = res["rows"] / res["seconds"]
+    return res
+
+
+def machine() -> dict:
+    model = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    versions = {}
+    for pkg in ["dyadwatch", "pyarrow", "numpy", "duckdb", "isal", "pandas", "polars"]:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = "-"
+    return {
+        "cpus": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)),
+        "cpu": model,
+        "memory_gib": round(mem, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+    }
+
+
+def markdown(results: list[dict]) -> str:
+    lines = [
+        "| contestant | rows read | rows kept | seconds | rows/s | CPU s | rows per CPU s | peak tree RSS MB "
+        "| peak tree PSS MB | max process RSS MB | other load |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['name']} | {r['rows']:,} | {r['kept']:,} | {r['seconds']:.1f} | {r['rows_per_s']:,.0f} | "
+            f"{r['cpu_seconds']:.1f} | {r['rows'] / r['cpu_seconds']:,.0f} | "
+            f"{r['peak_tree_rss_mb']:,.0f} | {r['peak_tree_pss_mb']:,.0f} | {r['max_ru_maxrss_mb']:,.0f} | "
+            f"{r['other_cpu_seconds'] / r['seconds']:.2f} cores |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--input", required=True, type=Path, help="folder of *.export.CSV.zip (make_gdelt_input.py)")
+    ap.add_argument("--workers", type=int, default=2, help="dyadwatch reader processes [2]")
+    ap.add_argument("--countries", default="RUS,TUR", help="country filter [RUS,TUR]")
+    ap.add_argument("--only", default=",".join(CONTESTANTS), help=f"comma list of contestants [{','.join(CONTESTANTS)}]")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per contestant; the fastest is reported [1]")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--scratch", help=argparse.SUPPRESS)
+    ap.add_argument("--run", help=argparse.SUPPRESS)  # internal: run one pandas/polars contestant
+    a = ap.parse_args(argv)
+    if a.run:
+        return child_main(a)
+
+    files = input_files(a.input)
+    names = [n for n in a.only.split(",") if n]
+    unknown = set(names) - set(CONTESTANTS)
+    if unknown:
+        ap.error(f"unknown contestant(s) {', '.join(sorted(unknown))}; choose from {', '.join(CONTESTANTS)}")
+    info = machine()
+    info["input"] = {
+        "folder": str(a.input),
+        "files": len(files),
+        "zipped_mb": round(sum(f.stat().st_size for f in files) / 2**20, 1),
+    }
+    print(json.dumps(info, indent=2), file=sys.stderr)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="dyadwatch-bench-") as tmp:
+        for name in names:
+            runs = []
+            for i in range(a.repeat):
+                scratch = Path(tmp) / f"{name}-{i}"
+                res = run_contestant(name, a, scratch)
+                shutil.rmtree(scratch, ignore_errors=True)
+                print(
+                    f"{name}: {res['rows']:,} rows, {res['kept']:,} kept, {res['seconds']:.1f} s, "
+                    f"{res['rows_per_s']:,.0f} rows/s, peak tree RSS {res['peak_tree_rss_mb']:,.0f} MB, "
+                    f"PSS {res['peak_tree_pss_mb']:,.0f} MB, max process RSS {res['max_ru_maxrss_mb']:,.0f} MB, "
+                    f"CPU {res['cpu_seconds']:.1f} s, other load {res['other_cpu_seconds'] / res['seconds']:.2f} cores",
+                    file=sys.stderr,
+                )
+                runs.append(res)
+            best = dict(min(runs, key=lambda r: r["seconds"]))  # the fastest time, the worst peaks
+            for k in ("peak_tree_rss_mb", "peak_tree_pss_mb", "max_ru_maxrss_mb"):
+                best[k] = max(r[k] for r in runs)
+            results.append(best)
+    table = markdown(results)
+    c = info["versions"]
+    print(
+        f"\n{sum(1 for _ in files)} files, {info['input']['zipped_mb']:,} MB zipped; {info['usable_cpus']} cpus "
+        f"({info['cpu']}), {info['memory_gib']} GiB; Python {info['python']}, pyarrow {c['pyarrow']}, "
+        f"duckdb {c['duckdb']}, isal {c['isal']}, pandas {c['pandas']}, polars {c['polars']}\n"
+    )
+    print(table)
+    if a.json:
+        slim = [{k: v for k, v in r.items() if k not in ("stdout", "stderr")} for r in results]
+        a.json.write_text(json.dumps({"machine": info, "results": slim}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
