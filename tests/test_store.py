@@ -203,3 +203,83 @@ def test_killed_commit_leaves_nothing_visible_and_rerun_completes(store_dir, mon
 def test_empty_store_errors(store_dir):
     with pytest.raises(dyadwatch.StoreError, match="no dyadwatch store here"):
         Store(store_dir).events()
+
+
+def _event_rows(store: Store) -> list[tuple]:
+    t = store.events()
+    return sorted(zip(*(t[c].to_pylist() for c in ("source", "event_id", "event_date", "actor1_country",
+                                                     "actor2_country", "event_code", "source_url"))))
+
+
+def test_compact_one_sorted_part_per_month_same_events(store_dir):
+    import pyarrow.parquet as pq
+
+    store = Store(store_dir)
+    for f in sorted(KARABAKH.glob("*.zip")):  # three ingests: three parts in each month they touch
+        store.ingest([f])
+    before = _event_rows(store)
+    with store._catalog() as con:
+        months = con.execute("SELECT count(DISTINCT (source, year, month)), count(*) FROM parts").fetchone()
+    assert months[1] > months[0]
+
+    report = store.compact()
+    assert (report.months_compacted, report.parts_before, report.rows) == (months[0], months[1], 9354)
+    assert _event_rows(store) == before
+    parts = store.part_paths()
+    assert len(parts) == months[0]
+    assert sorted(str(p.resolve()) for p in store_dir.glob("events/**/*.parquet")) == parts  # old files gone
+    for p in parts:
+        meta = pq.ParquetFile(p).metadata
+        assert all(meta.row_group(i).num_rows <= 10_240 for i in range(meta.num_row_groups))
+
+    again = store.compact()  # idempotent
+    assert again.months_compacted == 0 and again.months_kept == months[0]
+    assert store.part_paths() == parts
+
+    # ingest after compaction: the new rows join; the next compaction folds them in
+    store.ingest([RAW / "events1.csv"])
+    total = store.status()["events"]
+    assert total > 9354
+    store.compact()
+    assert store.status()["events"] == total
+    assert len(store.part_paths()) == len({Path(p).parent for p in store.part_paths()})  # one per month
+
+
+def test_compacted_parts_sorted_by_countries(store_dir):
+    import pyarrow.parquet as pq
+
+    store = Store(store_dir)
+    store.ingest([KARABAKH])
+    store.compact()
+    for p in store.part_paths():
+        t = pq.read_table(p, columns=["actor1_country", "actor2_country", "event_date", "event_id"])
+        rows = list(zip(*(t[c].to_pylist() for c in t.column_names)))
+        # ORDER BY with DuckDB's default NULLS LAST: None sorts after every code
+        key = [tuple((v is None, v) for v in r) for r in rows]
+        assert key == sorted(key)
+
+
+def test_killed_compaction_changes_nothing_visible(store_dir, monkeypatch):
+    store = Store(store_dir)
+    for f in sorted(KARABAKH.glob("*.zip")):
+        store.ingest([f])
+    before, parts = _event_rows(store), store.part_paths()
+    real = Store._catalog
+    calls = {"n": 0}
+
+    def dies_at_the_swap(self, write=False):
+        if write:
+            calls["n"] += 1
+            if calls["n"] == 2:  # the first write is the orphan clean-up, the second the first swap
+                raise KeyboardInterrupt
+        return real(self, write)
+
+    monkeypatch.setattr(Store, "_catalog", dies_at_the_swap)
+    with pytest.raises(KeyboardInterrupt):
+        store.compact()
+    monkeypatch.undo()
+    assert Store(store_dir).part_paths() == parts and _event_rows(Store(store_dir)) == before
+    assert len(list(store_dir.glob("events/**/*.parquet"))) > len(parts)  # the unrecorded new part
+    Store(store_dir).compact()
+    assert _event_rows(Store(store_dir)) == before
+    assert sorted(str(p.resolve()) for p in store_dir.glob("events/**/*.parquet")) == Store(store_dir).part_paths()
