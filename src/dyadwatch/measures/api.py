@@ -15,7 +15,7 @@ from . import compare as _compare
 from . import contacts as _contacts
 from . import indicators as _indicators
 from . import shifts as _shifts
-from .frame import connect, default_taxonomy, materialise_unique_events, period_expr
+from .frame import DYAD_EVENTS, connect, default_taxonomy, materialise_unique_events, period_expr
 
 DEFAULT_SHIFT_INDICATORS = ("events", "share_of_all", "net_cooperation", "goldstein_mean")
 
@@ -58,9 +58,11 @@ def compare(store=None, focal: str = _compare.DEFAULT_FOCAL, partners=_compare.D
     """The focal state's partners side by side, ranked (see measures.compare)."""
     tax = default_taxonomy(taxonomy)
     with connect(_open(store), tax) as con:
-        counts = {p: _contacts.leader_contacts(con, focal, p, start=start, end=end).num_rows for p in partners}
-        return _compare.compare(con, focal, partners, start=start, end=end, source=source, taxonomy=tax,
-                                contacts=counts)
+        # the comparison's scan leaves the partners' rows in `dyad_events`: contacts read those, not the store
+        table = _compare.compare(con, focal, partners, start=start, end=end, source=source, taxonomy=tax)
+        counts = {p: _contacts.leader_contacts(con, focal, p, start=start, end=end, source=source,
+                                               events=DYAD_EVENTS).num_rows for p in partners}
+        return _compare.with_contacts(table, counts)
 
 
 def shifts(store=None, dyad="RUS-TUR", *, indicators_=DEFAULT_SHIFT_INDICATORS, track: str = "all",

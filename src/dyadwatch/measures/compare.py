@@ -86,7 +86,7 @@ def compare(con: duckdb.DuckDBPyConnection, focal: str = DEFAULT_FOCAL, partners
     sql, params = compare_sql(tax, source, start, end)
     rows = {r["partner"]: r for r in con.sql(sql, params=params).to_arrow_table().to_pylist()}
     tot_sql, tot_params = monthly_totals_sql(source, start, end)
-    months = con.execute(f"SELECT count(*) FROM ({tot_sql}) WHERE all_events > 0", tot_params).fetchone()[0]
+    months = con.execute(f"SELECT count(*) FROM ({tot_sql}) WHERE all_events > 0", tot_params).fetchall()[0][0]
     track_cols = [f"{c.name}_share" for c in tax.tracks]
     out = []
     for p in partners:
@@ -103,6 +103,12 @@ def compare(con: duckdb.DuckDBPyConnection, focal: str = DEFAULT_FOCAL, partners
             "leader_contacts_per_year": (n_contacts * 12 / months) if n_contacts is not None and months else None,
             "trend": r.get("trend"),
         })
+    for row in out:
+        row["months"] = months  # months with data in the range: the denominator of contacts per year
+    return _ranked(out, track_cols)
+
+
+def _ranked(out: list[dict], track_cols: list[str]) -> pa.Table:
     for metric in RANKED:  # competition ranking: ties share the better rank, None is unranked
         values = [row[metric] for row in out if row[metric] is not None]
         for row in out:
@@ -111,12 +117,23 @@ def compare(con: duckdb.DuckDBPyConnection, focal: str = DEFAULT_FOCAL, partners
     return pa.Table.from_pylist(out, schema=compare_schema(track_cols))
 
 
+def with_contacts(table: pa.Table, contacts: dict[str, int]) -> pa.Table:
+    """The comparison with leader contacts per partner filled in (and ranked), from the contacts measure."""
+    rows = table.to_pylist()
+    for row in rows:
+        n = contacts.get(row["partner"])
+        row["leader_contacts"] = n
+        row["leader_contacts_per_year"] = n * 12 / row["months"] if n is not None and row["months"] else None
+    track_cols = [f.name for f in table.schema if f.name.endswith("_share") and f.name != "share_of_all"]
+    return _ranked(rows, track_cols)
+
+
 def compare_schema(track_cols: list[str]) -> pa.Schema:
     f64 = pa.float64()
     return pa.schema(
         [("focal", pa.string()), ("partner", pa.string()), ("events", pa.int64()), ("records", pa.int64()),
          ("share_of_all", f64), *[(c, f64) for c in track_cols], ("net_cooperation", f64),
          ("goldstein_mean", f64), ("mean_tone", f64), ("leader_contacts", pa.int64()),
-         ("leader_contacts_per_year", f64), ("trend", f64)]
+         ("leader_contacts_per_year", f64), ("trend", f64), ("months", pa.int64())]
         + [(f"rank_{m}", pa.int64()) for m in RANKED]
     )

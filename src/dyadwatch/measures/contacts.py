@@ -288,7 +288,7 @@ WITH ev AS (
          upper(trim(e.actor1_name)) AS name1, e.actor1_country AS country1,
          upper(trim(e.actor2_name)) AS name2, e.actor2_country AS country2,
          lower(coalesce(e.source_url, '')) AS url
-  FROM events e
+  FROM {events} e
   WHERE ((e.actor1_country = ? AND e.actor2_country = ?) OR (e.actor1_country = ? AND e.actor2_country = ?))
     AND e.event_code IN (SELECT event_code FROM {kinds})
     {filters}
@@ -340,6 +340,7 @@ def leader_contacts(
     end: dt.date | str | None = None,
     leaders: pa.Table | str | Path | None = None,
     source: str | None = None,
+    events: str = "events",
 ) -> pa.Table:
     """Leader-level contacts between countries `a` and `b` (either direction), one row per day and kind.
 
@@ -348,7 +349,7 @@ def leader_contacts(
     ", "), event_ids and urls (the evidence, sorted), events (how many event records), articles (sum of
     their num_articles; null when the source has none). `start` / `end` are inclusive; `leaders` is a
     table from load_leaders() or a path to a leaders file (default: the packaged one); `source` keeps
-    one source (gdelt2, icews, ...).
+    one source (gdelt2, icews, ...); `events` names the relation to read (e.g. the frame's `dyad_events`).
     """
     a, b = country_code(a), country_code(b)  # CodeError (a ValueError) for an unknown code
     if a == b:
@@ -377,7 +378,10 @@ def leader_contacts(
     params += [a, PHONE_PATTERN, CALL_PATTERN, APPEAL_PATTERN]
     tag = uuid.uuid4().hex[:12]
     leaders_name, kinds_name = f"_dw_leaders_{tag}", f"_dw_contact_kinds_{tag}"
-    sql = CONTACTS_SQL.format(leaders=leaders_name, kinds=kinds_name, filters="\n    ".join(filters))
+    if not events.isidentifier():
+        raise ValueError(f"not a relation name: {events!r}")
+    sql = CONTACTS_SQL.format(leaders=leaders_name, kinds=kinds_name, events=events,
+                              filters="\n    ".join(filters))
     con.register(leaders_name, lead)
     con.register(kinds_name, CONTACT_KINDS)
     try:

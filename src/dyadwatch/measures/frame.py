@@ -18,6 +18,7 @@ import pyarrow as pa
 from ..taxonomy import Taxonomy, fips_of, load_taxonomy, rule_sql
 
 PERIODS = ("month", "quarter", "year")
+DYAD_EVENTS = "dyad_events"  # the temp table of the frame's event rows
 _COUNTRY = re.compile(r"^[A-Z]{3}$")
 
 LEADERS_SCHEMA = pa.schema([("country", pa.string()), ("spelling", pa.string()),
@@ -43,6 +44,15 @@ def leaders_table(path=None) -> pa.Table:
     }).cast(LEADERS_SCHEMA)
 
 
+# the event columns the frame reads (plus the taxonomy's unique-event key): a scan reads no others
+FRAME_COLUMNS = (
+    "source", "event_id", "event_date", "actor1_code", "actor1_name", "actor1_country", "actor1_type1",
+    "actor1_type2", "actor1_type3", "actor2_code", "actor2_name", "actor2_country", "actor2_type1",
+    "actor2_type2", "actor2_type3", "event_code", "quad_class", "goldstein", "num_articles", "avg_tone",
+    "action_geo_country", "action_geo_fullname", "source_url",
+)
+
+
 def column(category_kind: str, name: str) -> str:
     return f'"{category_kind}:{name}"'
 
@@ -53,11 +63,9 @@ def _lit(code: str) -> str:
     return f"'{code}'"
 
 
-def unique_events_sql(taxonomy: Taxonomy, focal: str, partners: list[str], *, start: dt.date | None = None,
-                      end: dt.date | None = None, source: str | None = None) -> tuple[str, list]:
-    """SQL for one row per unique event between `focal` and any of `partners`, either direction, with
-    partner, direction (e.g. RUS>TUR), quad class, Goldstein, mean tone, how many records and articles
-    reported it, and one boolean column per track ("track:<name>") and theatre ("theatre:<name>")."""
+def dyad_rows_sql(taxonomy: Taxonomy, focal: str, partners: list[str], *, start: dt.date | None = None,
+                  end: dt.date | None = None, source: str | None = None, relation: str = "events") -> tuple[str, list]:
+    """SQL for the event rows (FRAME_COLUMNS) between `focal` and any of `partners`, either direction."""
     plist = ", ".join(_lit(p) for p in partners)
     f = _lit(focal)
     both = ", ".join(_lit(c) for c in [focal, *partners])
@@ -76,6 +84,19 @@ def unique_events_sql(taxonomy: Taxonomy, focal: str, partners: list[str], *, st
     if source is not None:
         where.append("source = ?")
         params.append(source)
+    cols = ", ".join(dict.fromkeys([*FRAME_COLUMNS, *taxonomy.unique_event_key]))
+    return f"SELECT {cols} FROM {relation} WHERE {' AND '.join(where)}", params
+
+
+def unique_events_sql(taxonomy: Taxonomy, focal: str, partners: list[str], *, start: dt.date | None = None,
+                      end: dt.date | None = None, source: str | None = None,
+                      relation: str = "events") -> tuple[str, list]:
+    """SQL for one row per unique event between `focal` and any of `partners`, either direction, with
+    partner, direction (e.g. RUS>TUR), quad class, Goldstein, mean tone, how many records and articles
+    reported it, and one boolean column per track ("track:<name>") and theatre ("theatre:<name>")."""
+    rows_sql, params = dyad_rows_sql(taxonomy, focal, partners, start=start, end=end, source=source,
+                                     relation=relation)
+    f = _lit(focal)
     fips_cases = " ".join(f"WHEN {_lit(p)} THEN '{fips_of(p) or ''}'" for p in partners)
     leader = (
         "EXISTS (SELECT 1 FROM leaders l WHERE l.spelling = upper(trim(r.{a}_name)) AND l.country = r.{a}_country "
@@ -97,8 +118,7 @@ WITH dyad_rows AS (
     actor1_country || '>' || actor2_country AS direction,
     '{fips_of(focal) or ''}' AS home_fips_1,
     CASE CASE WHEN actor1_country = {f} THEN actor2_country ELSE actor1_country END {fips_cases} END AS home_fips_2
-  FROM events
-  WHERE {' AND '.join(where)}
+  FROM ({rows_sql})
 ), led AS (
   SELECT r.*{leader_cols} FROM dyad_rows r
 ), flagged AS (
@@ -137,8 +157,12 @@ def period_expr(by: str, column: str = "event_date") -> str:
 
 def materialise_unique_events(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, focal: str, partners: list[str],
                               **filters) -> str:
-    """Run the frame once into a temp table (several measures read it) and return its name."""
-    sql, params = unique_events_sql(taxonomy, focal, partners, **filters)
+    """Run the frame once into a temp table (several measures read it) and return its name. The one
+    scan of the store also leaves the dyads' event rows in DYAD_EVENTS, for measures that need rows
+    (leader contacts) rather than unique events."""
+    sql, params = dyad_rows_sql(taxonomy, focal, partners, **filters)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {DYAD_EVENTS} AS " + sql, params)
+    sql, params = unique_events_sql(taxonomy, focal, partners, relation=DYAD_EVENTS, **filters)
     con.execute("CREATE OR REPLACE TEMP TABLE unique_events AS " + sql, params)
     return "unique_events"
 
