@@ -1,0 +1,80 @@
+"""CLI commands for claims and scenarios: check an analyst's claims and a scenario's signposts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .cli import StoreOption, _date, _guard, _store, app, check_format, write_table
+from .cli_measures import FormatOption, FromOption, OutOption, SourceOption, TaxonomyOption, _pair
+
+DyadOption = typer.Option("RUS-TUR", "--dyad", help="Two CAMEO country codes, e.g. RUS-TUR")
+
+
+def _write(table, items, fmt: str, out: Optional[Path], shown: list[str], what: str) -> None:
+    if fmt == "json":  # numbers and evidence as real JSON, not the table's text column
+        from .claims import as_dict
+
+        text = json.dumps([as_dict(i) for i in items], ensure_ascii=False, indent=1, default=str) + "\n"
+        if out:
+            out.write_text(text)
+        else:
+            sys.stdout.write(text)
+        return
+    write_table(table, fmt, out, shown, what=what)
+
+
+@app.command("claims")
+def claims_cmd(
+    file: Optional[Path] = typer.Argument(None, help="Claims YAML (default: the seed paper's claims)"),
+    dyad: str = DyadOption,
+    start: Optional[str] = FromOption,
+    end: Optional[str] = typer.Option(None, "--to", help="Last day, YYYY-MM-DD (inclusive)"),
+    source: Optional[str] = SourceOption,
+    taxonomy: Optional[Path] = TaxonomyOption,
+    fmt: str = FormatOption,
+    out: Optional[Path] = OutOption,
+    store: Optional[Path] = StoreOption,
+):
+    """Check claims against the measures: supported, contradicted or not enough data, with the numbers and
+    the most-reported events behind each verdict (docs/claims.md)."""
+    from . import claims
+
+    check_format(fmt, out)
+    pair = _pair(dyad)
+    d0, d1 = _date(start, "--from"), _date(end, "--to")
+    items = _guard(lambda: claims.load_claims(file, taxonomy=taxonomy))
+    verdicts = _guard(lambda: claims.check(_store(store), items, pair, d0, d1, source=source, taxonomy=taxonomy))
+    _write(claims.verdicts_table(verdicts), verdicts, fmt, out, ["id", "verdict", "detail", "evidence_event_ids"],
+           "claims")
+
+
+@app.command("scenarios")
+def scenarios_cmd(
+    file: Optional[Path] = typer.Argument(None, help="Scenarios YAML (default: the seed paper's scenarios)"),
+    dyad: str = DyadOption,
+    start: Optional[str] = FromOption,
+    end: Optional[str] = typer.Option(None, "--to", help="Last day, YYYY-MM-DD (inclusive): the signposts' 'now'"),
+    source: Optional[str] = SourceOption,
+    taxonomy: Optional[Path] = TaxonomyOption,
+    fmt: str = FormatOption,
+    out: Optional[Path] = OutOption,
+    store: Optional[Path] = StoreOption,
+):
+    """Evaluate scenarios: each signpost lit, not lit or not enough data, with numbers and evidence."""
+    from . import scenarios
+
+    check_format(fmt, out)
+    pair = _pair(dyad)
+    d0, d1 = _date(start, "--from"), _date(end, "--to")
+    items = _guard(lambda: scenarios.load_scenarios(file, taxonomy=taxonomy))
+    results = _guard(lambda: scenarios.evaluate(_store(store), items, pair, d0, d1, source=source, taxonomy=taxonomy))
+    _write(scenarios.signposts_table(results), results, fmt, out,
+           ["scenario_id", "signpost_id", "status", "detail", "evidence_event_ids"], "signposts")
+
+
+__all__ = ["claims_cmd", "scenarios_cmd"]
