@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -112,6 +113,16 @@ def test_demo(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "9,354 new events stored" in r.stdout
     assert "RUS-TUR (either direction): 57 events" in r.stdout
+    # the brief, beside the store: HTML always, PDF when Chromium is installed (else one line says how)
+    html = tmp_path / "demo" / "brief.html"
+    assert f"brief: {Path('demo') / 'brief.html'}" in r.stdout
+    assert "Russia and Turkey: what the event data show" in html.read_text(encoding="utf-8")
+    pdf = tmp_path / "demo" / "brief.pdf"
+    if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
+        assert f"brief: {Path('demo') / 'brief.pdf'}" in r.stdout
+        assert pdf.read_bytes()[:5] == b"%PDF-"
+    else:
+        assert "apt-get install chromium" in r.stderr
     r = run("demo", cwd=tmp_path)  # idempotent
     assert "skipped 3 already in the store" in r.stdout
     assert Store(tmp_path / "demo" / "store").status()["events"] == 9354
