@@ -349,6 +349,7 @@ def _guard(fn):
 from . import cli_measures  # noqa: E402,F401  (registers indicators, contacts, compare, shifts)
 from . import cli_brief  # noqa: E402,F401
 from . import cli_claims  # noqa: E402,F401
+from . import cli_web  # noqa: E402,F401  (registers serve)
 
 
 def main() -> None:  # pragma: no cover
