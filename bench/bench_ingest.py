@@ -6,7 +6,8 @@
 Every contestant runs in its own process, one after the other, on the same files (warm page cache):
 
 - `dyadwatch`          `dyadwatch ingest DIR --countries RUS,TUR --workers W --store <fresh>`: the product
-                       path (parallel readers, staging Parquet, DuckDB dedup, partitioned parts, catalog);
+                       path (MD5 of every file, parallel readers staging Arrow IPC, de-duplication and
+                       partitioned Parquet parts written while the readers run, catalog);
 - `dyadwatch-all`      the same without `--countries` (every row parsed, typed and stored);
 - `pandas`             per file `pandas.read_csv(<the .zip>, sep="\\t", header=None, dtype=...)`, C engine,
                        then keep rows with Actor1/Actor2CountryCode in the countries and write them to
@@ -26,8 +27,15 @@ whole process tree (polled every 50 ms from /proc; counts pages shared by forked
 so an upper bound), the peak of the summed PSS of the tree (shared pages divided among the processes
 sharing them: the tree's real footprint), and the largest single-process peak RSS (`ru_maxrss` from
 `wait4`, exact but per process). Also the CPU seconds of the tree (user + system, from `wait4`) and the
-"other load": CPU the rest of the machine used during the run, in cores (from /proc/stat). On a shared
-machine a run with other load above ~0.1 cores is slowed by it; rerun it when the machine is quiet.
+"other load": CPU the rest of the machine used during the run, in cores (from /proc/stat), of which
+this script's own memory sampler takes ~0.1. On a shared machine a run with more other load than that is
+slowed by it; rerun it when the machine is quiet.
+
+    python bench/bench_ingest.py --input /tmp/bench-input/5m --breakdown 10
+
+prints instead where the CPU of a filtered ingest goes, per input row: the reader's stages (timed in
+this process over the first N files, as a reader process runs them, best of 3) and the writer's (MD5,
+and de-duplicating and writing the kept rows as parts).
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -137,13 +146,14 @@ def child_main(a: argparse.Namespace) -> int:
 
 
 class TreeSampler(threading.Thread):
-    """Polls /proc every `interval` s: peak summed RSS and PSS of a process and all its descendants."""
+    """Polls /proc every `interval` s: peak summed RSS and PSS of a process and all its descendants
+    (PSS at every 5th poll and at each new RSS peak)."""
 
     def __init__(self, pid: int, interval: float = 0.05):
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.peak_rss = self.peak_pss = 0
-        self.max_procs = 0
+        self.max_procs = self.samples = 0
         self._done = threading.Event()
 
     def tree(self) -> list[int]:
@@ -166,21 +176,30 @@ class TreeSampler(threading.Thread):
         return out
 
     def sample(self) -> None:
-        rss = pss = 0
+        # RSS (statm) is cheap; PSS (smaps_rollup walks the page tables, a few ms per large process: at
+        # every sample it cost the machine ~0.3 cores) is read every 5th sample and at each new RSS peak
+        rss = 0
         procs = self.tree()
         for p in procs:
             try:
                 with open(f"/proc/{p}/statm", "rb") as f:
                     rss += int(f.read().split()[1]) * PAGE
-                with open(f"/proc/{p}/smaps_rollup", "rb") as f:
-                    for line in f:
-                        if line.startswith(b"Pss:"):
-                            pss += int(line.split()[1]) * 1024
-                            break
             except (OSError, ValueError, IndexError):
                 continue
+        self.samples += 1
+        if rss > self.peak_rss or self.samples % 5 == 0:
+            pss = 0
+            for p in procs:
+                try:
+                    with open(f"/proc/{p}/smaps_rollup", "rb") as f:
+                        for line in f:
+                            if line.startswith(b"Pss:"):
+                                pss += int(line.split()[1]) * 1024
+                                break
+                except (OSError, ValueError, IndexError):
+                    continue
+            self.peak_pss = max(self.peak_pss, pss)
         self.peak_rss = max(self.peak_rss, rss)
-        self.peak_pss = max(self.peak_pss, pss)
         self.max_procs = max(self.max_procs, len(procs))
 
     def run(self) -> None:
@@ -206,6 +225,7 @@ def measure(cmd: list[str], env: dict | None = None) -> dict:
     RSS/PSS, largest ru_maxrss, exit code, stdout, stderr."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         busy0 = busy_cpu_seconds()
+        self0 = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
         sampler = TreeSampler(proc.pid)
@@ -214,6 +234,7 @@ def measure(cmd: list[str], env: dict | None = None) -> dict:
         seconds = time.perf_counter() - started
         busy = busy_cpu_seconds() - busy0
         sampler.stop()
+        self1 = resource.getrusage(resource.RUSAGE_SELF)
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
@@ -224,6 +245,8 @@ def measure(cmd: list[str], env: dict | None = None) -> dict:
             # CPU the rest of the machine used meanwhile (this script's sampler included): a busy
             # machine makes the figures worse than they are
             "other_cpu_seconds": max(0.0, busy - cpu),
+            # of which this script (mostly the memory sampler)
+            "sampler_cpu_seconds": (self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime),
             "peak_tree_rss_mb": sampler.peak_rss / 2**20,
             "peak_tree_pss_mb": sampler.peak_pss / 2**20,
             "max_ru_maxrss_mb": usage.ru_maxrss / 1024,  # KiB on Linux
@@ -307,6 +330,86 @@ def markdown(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def breakdown(folder: Path, n_files: int, countries: frozenset[str]) -> list[tuple[str, float]]:
+    """CPU seconds per million input rows of each stage of a filtered ingest of the first `n_files`.
+
+    Wraps the stages (private functions of dyadwatch.sources.gdelt / .base) with CPU timers; a stage's
+    time includes the stages it calls, listed under it."""
+    import collections
+    import functools
+    import hashlib
+
+    from dyadwatch import store as dw_store
+    from dyadwatch.ingest import read_file, reader_init
+    from dyadwatch.sources import base, gdelt
+
+    spent: collections.Counter = collections.Counter()
+
+    def timed(owner, name: str, label: str) -> None:
+        fn = getattr(owner, name)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            t = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[label] += time.process_time() - t
+
+        setattr(owner, name, wrapper)
+
+    stages = [
+        (base.InputFile, "read_all", "read the member whole (inflate + CRC)"),
+        (base, "_inflate", "  inflate (libdeflate)"),
+        (gdelt.GdeltSource, "_scan_block", "scan blocks"),
+        (gdelt, "_valid_utf8", "  UTF-8 check"),
+        (gdelt, "_candidates", "  candidate lines (memmem)"),
+        (gdelt, "_count_event_dates", "  totals of the other lines"),
+        (gdelt.GdeltSource, "_parse_lines", "parse the candidates"),
+        (gdelt, "_read_text", "  pyarrow CSV"),
+        (gdelt.GdeltSource, "_to_canonical", "  types, checks, filter"),
+        (gdelt, "daily_totals", "per-day totals tables"),
+    ]
+    for owner, name, label in stages:
+        timed(owner, name, label)
+    files = input_files(folder)[:n_files]
+    reader_init()
+    dw_store._warm_up()
+    with tempfile.TemporaryDirectory(prefix="dyadwatch-breakdown-") as tmp:
+        read_file(str(files[0]), "warm", tmp, countries, "gdelt2")  # imports (polars) not counted
+        best = None
+        for _ in range(3):
+            spent.clear()
+            t = time.process_time()
+            results = [read_file(str(f), f"f{i}", tmp, countries, "gdelt2") for i, f in enumerate(files)]
+            total = time.process_time() - t
+            if best is None or total < best[0]:
+                best = (total, dict(spent), results)
+        total, spent, results = best
+        rows = sum(r.rows_read for r in results)
+        # the writer: MD5 of the files, then de-duplicate and write the kept rows as parts
+        t = time.process_time()
+        for f in files:
+            hashlib.md5(f.read_bytes()).hexdigest()
+        md5 = time.process_time() - t
+        events = Path(tmp) / "events"
+        events.mkdir()
+        writer = dw_store._NewEvents(dw_store.Store(Path(tmp) / "store"), events, "breakdown")
+        t = time.process_time()
+        for r in results:
+            if r.staged:
+                writer.add([r.staged])
+        writer.writer.close()
+        write = time.process_time() - t
+    per = 1e6 / rows
+    out = [("reader, in all", total * per)]
+    out += [(label, spent.get(label, 0.0) * per) for _, _, label in stages]
+    covered = sum(spent.get(label, 0.0) for _, _, label in stages if not label.startswith(" "))
+    out.append(("other reader work (staging IPC, chunks)", (total - covered) * per))
+    out += [("writer: MD5 of the input files", md5 * per), ("writer: de-duplicate, write the parts", write * per)]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--input", required=True, type=Path, help="folder of *.export.CSV.zip (make_gdelt_input.py)")
@@ -315,11 +418,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default=",".join(CONTESTANTS), help=f"comma list of contestants [{','.join(CONTESTANTS)}]")
     ap.add_argument("--repeat", type=int, default=1, help="runs per contestant; the fastest is reported [1]")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--breakdown", type=int, metavar="N",
+                    help="instead: CPU per stage of a filtered ingest of the first N files")
     ap.add_argument("--scratch", help=argparse.SUPPRESS)
     ap.add_argument("--run", help=argparse.SUPPRESS)  # internal: run one pandas/polars contestant
     a = ap.parse_args(argv)
     if a.run:
         return child_main(a)
+    if a.breakdown:
+        rows = breakdown(a.input, a.breakdown, frozenset(a.countries.split(",")))
+        print("| stage | CPU s per million input rows |\n| --- | ---: |")
+        for label, seconds in rows:
+            print(f"| {label.replace('  ', '&nbsp;&nbsp;')} | {seconds:.3f} |")
+        return 0
 
     files = input_files(a.input)
     names = [n for n in a.only.split(",") if n]
@@ -345,7 +456,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"{name}: {res['rows']:,} rows, {res['kept']:,} kept, {res['seconds']:.1f} s, "
                     f"{res['rows_per_s']:,.0f} rows/s, peak tree RSS {res['peak_tree_rss_mb']:,.0f} MB, "
                     f"PSS {res['peak_tree_pss_mb']:,.0f} MB, max process RSS {res['max_ru_maxrss_mb']:,.0f} MB, "
-                    f"CPU {res['cpu_seconds']:.1f} s, other load {res['other_cpu_seconds'] / res['seconds']:.2f} cores",
+                    f"CPU {res['cpu_seconds']:.1f} s, other load {res['other_cpu_seconds'] / res['seconds']:.2f} cores "
+                    f"(sampler {res['sampler_cpu_seconds'] / res['seconds']:.2f})",
                     file=sys.stderr,
                 )
                 runs.append(res)

@@ -13,7 +13,7 @@ import pytest
 
 import dyadwatch
 from dyadwatch.schema import EVENT_SCHEMA
-from dyadwatch.store import Store
+from dyadwatch.store import COMPACT_ROW_GROUP, Store
 
 from conftest import GEORGIA, KARABAKH, RAW
 
@@ -230,7 +230,7 @@ def test_compact_one_sorted_part_per_month_same_events(store_dir):
     assert sorted(str(p.resolve()) for p in store_dir.glob("events/**/*.parquet")) == parts  # old files gone
     for p in parts:
         meta = pq.ParquetFile(p).metadata
-        assert all(meta.row_group(i).num_rows <= 10_240 for i in range(meta.num_row_groups))
+        assert all(meta.row_group(i).num_rows <= COMPACT_ROW_GROUP for i in range(meta.num_row_groups))
 
     again = store.compact()  # idempotent
     assert again.months_compacted == 0 and again.months_kept == months[0]

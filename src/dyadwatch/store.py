@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import itertools
+import multiprocessing
 import os
 import shutil
+import sys
 import time
 import uuid
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,11 +39,13 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from .codebook import parse_dyad
-from .ingest import FileResult, expand_paths, md5_of, read_file
-from .schema import EVENT_COLUMNS, EVENT_SCHEMA
+from . import dyad_index
+from .ingest import FileResult, expand_paths, md5_of, read_file, reader_init
+from .schema import DAILY_TOTALS_SCHEMA, EVENT_COLUMNS, EVENT_SCHEMA
 
 CATALOG_DDL = """
 CREATE TABLE IF NOT EXISTS files (
@@ -55,8 +61,12 @@ CREATE TABLE IF NOT EXISTS daily_totals (
 """
 
 COMPACT_BATCH = "compacted"  # the batch name of a compacted part
-COMPACT_ROW_GROUP = 10_240  # small enough that a country pair's rows fill few row groups of a month
+# Sorted by country pair, a dyad's rows of a month sit in one or two row groups of this size, and a
+# store of 120 months has few enough row groups that reading their footers stays cheap: at 10,240 rows
+# the footers cost 4x the scan (0.86 s vs 0.21 s for RUS-TUR on 50 M events; 61,440 to 245,760 tie).
+COMPACT_ROW_GROUP = 122_880
 BATCH_FILES = 256  # files per atomic commit: a killed ingest loses at most this much work
+BATCH_BYTES = 1 << 30  # ... and at most this much input: bounds the event ids a batch remembers
 DUCKDB_MEMORY = "512MB"  # keeps the commit step's memory bounded whatever the input size
 
 
@@ -92,6 +102,8 @@ class CompactReport:
     months_kept: int = 0  # already one sorted part
     parts_before: int = 0
     rows: int = 0
+    index_built: bool = False  # the dyad index (dyad_index.py) was rebuilt
+    index_rows: int = 0
     seconds: float = 0.0
 
 
@@ -179,7 +191,9 @@ class Store:
                 self._clean_orphans(con)
                 known = {r[0] for r in con.execute("SELECT md5 FROM files").fetchall()}
             with ThreadPoolExecutor(max_workers=2) as pool:  # hashing releases the GIL
-                md5s = list(pool.map(md5_of, files))
+                hashing = pool.map(md5_of, files)
+                _warm_up()  # meanwhile
+                md5s = list(hashing)
             todo: list[tuple[Path, str]] = []
             for f, m in zip(files, md5s):
                 if m in known:
@@ -189,138 +203,85 @@ class Store:
                 else:
                     known.add(m)  # the same content twice in one run is read once
                     todo.append((f, m))
-            for batch in _batches(todo, BATCH_FILES):
+            for batch in _batches(todo, BATCH_FILES, BATCH_BYTES):
                 self._ingest_batch(batch, countries, source, workers, report, on_file)
         report.seconds = time.perf_counter() - started
         return report
 
     def _ingest_batch(self, batch, countries, source, workers, report: IngestReport, on_file) -> None:
+        """Read a batch of files in parallel and write their new events as parts while they are read.
+
+        The workers stage each file's kept events as Arrow IPC; this process takes the staged files in
+        the order that decides which row of a repeated event id is kept (file name, then content), drops
+        ids already seen in the batch and hands the rest to the part writer, so that encoding Parquet
+        overlaps reading. Ids already stored are dropped at the end (`_NewEvents.close`)."""
         batch_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         staging = self.root / "staging" / batch_id
         staging.mkdir(parents=True, exist_ok=True)
         results: list[FileResult] = []
-
-        def done(r: FileResult) -> None:
-            (report.failed if r.error else results).append(r)
-            if on_file:
-                on_file(r, r.size)
-
-        args = [(str(p), m, str(staging), countries, source) for p, m in batch]
-        if workers > 1 and len(args) > 1:
-            with ProcessPoolExecutor(max_workers=min(workers, len(args))) as pool:
-                futures = [pool.submit(read_file, *a) for a in args]
-                for fut in as_completed(futures):
-                    done(fut.result())
-        else:
-            for a in args:
-                done(read_file(*a))
+        order = sorted(batch, key=lambda pm: (pm[0].name, pm[1]))
+        args = [(str(p), m, str(staging), countries, source) for p, m in order]
+        events_dir = (self.root / "events").resolve()
+        events_dir.mkdir(parents=True, exist_ok=True)
+        new = _NewEvents(self, events_dir, batch_id)
+        try:
+            for group in _same_name_groups(_read_in_order(args, workers)):
+                for r in group:
+                    (report.failed if r.error else results).append(r)
+                    if on_file:
+                        on_file(r, r.size)
+                new.add([r.staged for r in group if not r.error and r.staged])
+                for r in group:
+                    if r.staged:
+                        Path(r.staged).unlink(missing_ok=True)
+            new_parts, stored_by_file = new.close()
+        finally:
+            new.abort()
         results.sort(key=lambda r: r.path)
         report.files.extend(results)
-        new_parts, stored_by_file = self._write_parts(batch_id, results)
         self._record(batch_id, results, countries, new_parts, stored_by_file)
         report.rows_stored += sum(p[5] for p in new_parts)
         shutil.rmtree(staging, ignore_errors=True)
 
-    def _write_parts(self, batch_id: str, results: list[FileResult]) -> tuple[list[tuple], dict[str, int]]:
-        """Write the batch's new events as partitioned Parquet parts (invisible until recorded).
-
-        DuckDB streams the new events (first row of each event id in the batch, minus ids already
-        stored) and pyarrow writes them, one part per source/year/month, a row group at a time. DuckDB's
-        own partitioned COPY was slower and held whole partitions in memory (it ran out of its memory
-        limit on an unfiltered ingest of 5 M rows); here memory is bounded by a few row groups.
-        """
-        staged = [r.staged for r in results if r.staged]
-        new_parts: list[tuple] = []
-        stored_by_file: dict[str, int] = {}
-        events_dir = (self.root / "events").resolve()
-        events_dir.mkdir(parents=True, exist_ok=True)
-        existing = self.part_paths()
-        if not staged:
-            return new_parts, stored_by_file
-        work = duckdb.connect()
-        writer = _PartWriter(events_dir, batch_id)
-        try:
-            spill = self.root / "staging" / batch_id / "spill"  # DuckDB spills here past its memory limit
-            work.execute(
-                f"SET memory_limit='{DUCKDB_MEMORY}'; SET preserve_insertion_order=false; "
-                f"SET temp_directory='{spill.as_posix()}'"
-            )
-            # first occurrence of each event id in the batch (by file name and line), minus ids already
-            # stored. Ids seen twice in a batch are rare: find them with a narrow aggregate, rank only
-            # their rows, and drop the later ones (a row is identified by its staging file and row number)
-            rows = f"read_parquet({_sql_list(staged)}, filename=true, file_row_number=true)"
-            work.execute(
-                f"CREATE TEMP TABLE dup_ids AS SELECT source, event_id FROM read_parquet({_sql_list(staged)}) "
-                "GROUP BY ALL HAVING count(*) > 1"
-            )
-            work.execute(
-                "CREATE TEMP TABLE later AS SELECT filename, file_row_number FROM ("
-                "SELECT filename, file_row_number, row_number() OVER (PARTITION BY source, event_id "
-                "ORDER BY source_file, source_line, filename, file_row_number) AS rank "
-                f"FROM {rows} SEMI JOIN dup_ids USING (source, event_id)) WHERE rank > 1"
-            )
-            work.execute(
-                "CREATE TEMP VIEW new_events AS SELECT * EXCLUDE (filename, file_row_number) "
-                f"FROM {rows} ANTI JOIN later USING (filename, file_row_number)"
-            )
-            months = work.execute(
-                "SELECT DISTINCT source, year(event_date), month(event_date) FROM new_events"
-            ).fetchall()
-            touched = [
-                p for p in existing
-                if any(f"source={s}/year={y}/month={m}/" in p for s, y, m in months)
-            ]
-            stored_ids = (
-                f"SELECT source, event_id FROM read_parquet({_sql_list(touched)}, hive_partitioning=true)"
-                if touched
-                else "SELECT NULL::VARCHAR AS source, NULL::BIGINT AS event_id WHERE false"
-            )
-            cols = ", ".join(c for c in EVENT_COLUMNS if c != "source")
-            reader = work.sql(
-                f"SELECT n.source, {cols}, year(n.event_date) AS year, month(n.event_date) AS month "
-                f"FROM new_events n ANTI JOIN ({stored_ids}) s USING (source, event_id)"
-            ).to_arrow_reader(_BATCH_ROWS)
-            for batch in reader:
-                writer.add(batch)
-            written = []
-            for path, source, y, m, n in writer.close():
-                rel = Path(path).resolve().relative_to(self.root.resolve()).as_posix()
-                new_parts.append((rel, source, y, m, batch_id, n))
-                written.append(path)
-            if written:
-                for name, n in work.execute(
-                    f"SELECT source_file, count(*) FROM read_parquet({_sql_list(written)}) GROUP BY ALL"
-                ).fetchall():
-                    stored_by_file[name] = n
-        finally:
-            writer.abort()
-            work.close()
-        return new_parts, stored_by_file
+    def _parts_of(self) -> dict[tuple, list[str]]:
+        """Recorded parts by (source, year, month): absolute paths."""
+        if not self.exists():
+            return {}
+        with self._catalog() as con:
+            rows = con.execute("SELECT source, year, month, path FROM parts ORDER BY path").fetchall()
+        out: dict[tuple, list[str]] = {}
+        for source, y, m, path in rows:
+            out.setdefault((source, int(y), int(m)), []).append(str((self.root / path).resolve()))
+        return out
 
     def _record(self, batch_id, results, countries, new_parts, stored_by_file) -> None:
         """One catalog transaction: parts, manifest, quarantine and totals become visible together."""
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         country_text = ",".join(sorted(countries)) if countries else None
+        # one insert per table for the whole batch (per-file inserts cost a statement each)
+        quarantine = [r.quarantine.append_column("md5", pa.repeat(pa.scalar(r.md5), r.quarantine.num_rows))
+                      for r in results if r.quarantine.num_rows]
+        totals = [r.totals.append_column("md5", pa.repeat(pa.scalar(r.md5), r.totals.num_rows))
+                  for r in results if r.totals.num_rows]
         with self._catalog(write=True) as con:
             con.execute("BEGIN")
             if new_parts:
                 con.executemany("INSERT INTO parts VALUES (?, ?, ?, ?, ?, ?)", new_parts)
-            for r in results:
-                con.execute(
+            if results:
+                con.executemany(
                     "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [r.md5, r.name, r.path, r.size, r.source, r.rows_read, r.rows_kept,
-                     stored_by_file.get(r.name, 0), r.rows_rejected, r.rows_filtered, country_text,
-                     batch_id, now, r.seconds],
+                    [[r.md5, r.name, r.path, r.size, r.source, r.rows_read, r.rows_kept,
+                      stored_by_file.get(r.name, 0), r.rows_rejected, r.rows_filtered, country_text,
+                      batch_id, now, r.seconds] for r in results],
                 )
-                if r.quarantine.num_rows:
-                    q = r.quarantine
-                    con.register("q", q)
-                    con.execute("INSERT INTO quarantine SELECT ?, source_file, source_line, reason, raw FROM q", [r.md5])
-                    con.unregister("q")
-                if r.totals.num_rows:
-                    con.register("t", r.totals)
-                    con.execute("INSERT INTO daily_totals SELECT ?, source, day, events FROM t", [r.md5])
-                    con.unregister("t")
+            if quarantine:
+                con.register("q", pa.concat_tables(quarantine))
+                con.execute("INSERT INTO quarantine SELECT md5, source_file, source_line, reason, raw FROM q")
+                con.unregister("q")
+            if totals:
+                con.register("t", pa.concat_tables(totals))
+                con.execute("INSERT INTO daily_totals SELECT md5, source, day, events FROM t")
+                con.unregister("t")
             con.execute("COMMIT")
 
     def _clean_orphans(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -330,6 +291,7 @@ class Store:
         for p in (self.root / "events").glob("source=*/year=*/month=*/*.parquet"):
             if p.relative_to(self.root).as_posix() not in recorded:
                 p.unlink()
+        dyad_index.clean_orphans(self.root, con)
 
     # -- compaction ------------------------------------------------------------------------------
 
@@ -377,6 +339,13 @@ class Store:
                     report.rows += int(rows)
                     if on_month:
                         on_month(source, year, month, int(rows))
+                if report.months_compacted or not self._index_usable():
+                    try:
+                        report.index_rows = dyad_index.build(self.root, lambda: self._catalog(write=True), work)
+                    except duckdb.Error as exc:
+                        first = str(exc).strip().splitlines()[0]
+                        raise StoreError(f"{self.root}: building the dyad index failed: {first}") from None
+                    report.index_built = True
             finally:
                 work.close()
                 shutil.rmtree(self.root / "staging", ignore_errors=True)
@@ -407,9 +376,13 @@ class Store:
     # -- reading ---------------------------------------------------------------------------------
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB connection with an `events` view over the recorded parts."""
+        """An in-memory DuckDB connection with the store's relations: `events` over the recorded parts,
+        `dyad_rows` (the two-country rows with pair_lo / pair_hi, from the dyad index where there is
+        one) and `daily_totals` (source, day, events). The catalog is read once, for all three."""
         con = duckdb.connect()
-        parts = self.part_paths()
+        relative, index, totals = self._snapshot()
+        root = self.root.resolve()
+        parts = [(root / p).as_posix() for p in relative]
         cols = ", ".join(EVENT_COLUMNS)
         if parts:
             con.execute(
@@ -418,7 +391,30 @@ class Store:
         else:
             con.register("_empty_events", EVENT_SCHEMA.empty_table())
             con.execute(f"CREATE VIEW events AS SELECT {cols} FROM _empty_events")
+        # footers are read once per connection, not once per scan of the same files
+        con.execute("SET parquet_metadata_cache = true")
+        dyad_index.define_dyad_rows(con, index, self.root, relative)
+        con.register("daily_totals", totals)
         return con
+
+    def _snapshot(self) -> tuple[list[str], dyad_index.IndexState, pa.Table]:
+        """In one catalog session: the recorded part paths (relative), the usable dyad index and the
+        daily totals."""
+        if not self.exists():
+            return [], dyad_index.IndexState(None, 0, frozenset()), DAILY_TOTALS_SCHEMA.empty_table()
+        with self._catalog() as cat:
+            relative = [r[0] for r in cat.execute("SELECT path FROM parts ORDER BY path").fetchall()]
+            index = dyad_index.state(cat, self.root, set(relative))
+            totals = cat.sql(_DAILY_TOTALS_SQL).to_arrow_table()
+        return relative, index, totals
+
+    def _index_state(self) -> tuple[dyad_index.IndexState, list[str]]:
+        """The usable dyad index and the recorded part paths (relative)."""
+        relative, index, _ = self._snapshot()
+        return index, relative
+
+    def _index_usable(self) -> bool:
+        return self._index_state()[0].path is not None
 
     def events(
         self,
@@ -446,6 +442,11 @@ class Store:
             where.append("source = ?")
             params.append(source)
         sql = "SELECT * FROM events"
+        if dyad is not None and a != b:
+            # the dyad index holds the pair's rows together (dyad_index.py): skip every other row group
+            where.insert(0, "pair_lo = ? AND pair_hi = ?")
+            params[:0] = sorted((a, b))
+            sql = f"SELECT {', '.join(EVENT_COLUMNS)} FROM {dyad_index.DYAD_ROWS}"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY event_date, source, event_id"
@@ -536,18 +537,19 @@ class Store:
     def daily_totals(self) -> pa.Table:
         """All events per source and day before any country filter (summed over files)."""
         with self._catalog() as con:
-            return con.sql(
-                "SELECT source, day, sum(events)::BIGINT AS events FROM daily_totals GROUP BY ALL ORDER BY source, day"
-            ).to_arrow_table()
+            return con.sql(_DAILY_TOTALS_SQL).to_arrow_table()
 
     def manifest(self) -> pa.Table:
         with self._catalog() as con:
             return con.sql("SELECT * FROM files ORDER BY ingested_at, name").to_arrow_table()
 
 
-_BATCH_ROWS = 65_536  # rows per batch streamed out of DuckDB
+_DAILY_TOTALS_SQL = (
+    "SELECT source, day, sum(events)::BIGINT AS events FROM daily_totals GROUP BY ALL ORDER BY source, day"
+)
 _ROW_GROUP = 122_880  # rows per Parquet row group in a part (DuckDB's default)
 _BUFFERED = 2 * _ROW_GROUP  # rows held across all partitions before the biggest is written out
+_AHEAD = 2  # files read ahead per worker of the one being written: bounds the staged data waiting
 
 # a part holds the event columns but `source` (in its folder name), as DuckDB's partitioned COPY wrote them
 PART_SCHEMA = pa.schema(
@@ -559,9 +561,218 @@ PART_SCHEMA = pa.schema(
 )
 
 
+def _warm_up() -> None:
+    """pyarrow imports its optional companions (pandas when installed, ~0.3 s) on first use: do it once
+    in this process, before the readers are forked, instead of once in each of them."""
+    pa.array([0])
+
+
+def _read_in_order(args: list[tuple], workers: int) -> Iterator[FileResult]:
+    """`read_file(*a)` for each of `args`, in parallel processes, yielded in the order of `args`."""
+    if workers <= 1 or len(args) <= 1:
+        for a in args:
+            yield read_file(*a)
+        return
+    # forked readers share this process's imports; but polars' threads do not survive a fork, so once
+    # polars is loaded here (a one-file ingest read it in this process) the readers start afresh
+    context = multiprocessing.get_context("spawn" if "polars" in sys.modules else None)
+    with ProcessPoolExecutor(max_workers=min(workers, len(args)), mp_context=context, initializer=reader_init) as pool:
+        todo = iter(args)
+        running = deque(pool.submit(read_file, *a) for a in itertools.islice(todo, workers * (_AHEAD + 1)))
+        while running:
+            result = running.popleft().result()
+            for a in itertools.islice(todo, 1):
+                running.append(pool.submit(read_file, *a))
+            yield result
+
+
+def _same_name_groups(results: Iterator[FileResult]) -> Iterator[list[FileResult]]:
+    """Consecutive results with the same file name, together (their rows are ranked by line across them)."""
+    group: list[FileResult] = []
+    for r in results:
+        if group and r.name != group[0].name:
+            yield group
+            group = []
+        group.append(r)
+    if group:
+        yield group
+
+
+def _staged_table(paths: list[str]) -> pa.Table | None:
+    """The staged events of files with the same name, as one table ranked like the store keeps a
+    repeated id: by line, then by the order of `paths` (content MD5)."""
+    tables = []
+    for path in paths:
+        with pa.memory_map(path) as source:
+            tables.append(ipc.open_file(source).read_all())
+    tables = [t for t in tables if t.num_rows]
+    if not tables:
+        return None
+    if len(tables) == 1:
+        return tables[0]
+    table = pa.concat_tables(tables)
+    return table.take(pc.sort_indices(table, [("source_line", "ascending")]))  # a stable sort
+
+
+class _IdRuns:
+    """The event ids seen so far in a batch, for one source: sorted runs (merged as they grow, so there
+    are few), each checked only when its range overlaps the ids asked about. GDELT ids grow with time,
+    so files read in name order usually overlap no earlier run: the check then costs nothing."""
+
+    def __init__(self) -> None:
+        self.runs: list[np.ndarray] = []
+
+    def seen(self, ids: np.ndarray) -> np.ndarray:
+        """Mask of `ids` (sorted, unique) already seen."""
+        out = np.zeros(len(ids), dtype=bool)
+        if not len(ids):
+            return out
+        lo, hi = ids[0], ids[-1]
+        for run in self.runs:
+            if run[-1] < lo or run[0] > hi:
+                continue
+            at = np.minimum(np.searchsorted(run, ids), len(run) - 1)
+            out |= run[at] == ids
+        return out
+
+    def add(self, ids: np.ndarray) -> None:
+        """Remember `ids` (sorted, unique, none seen before)."""
+        if not len(ids):
+            return
+        self.runs.append(ids)
+        while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
+            last = self.runs.pop()
+            self.runs[-1] = np.sort(np.concatenate([self.runs[-1], last]), kind="stable")
+
+
+class _NewEvents:
+    """The events of one batch that are new to the store, written as parts (invisible until recorded).
+
+    `add` takes the staged events in ranking order and keeps the first row of each event id not seen
+    before in the batch; `close` then drops the ids already stored. The stored ids are looked for only
+    in the row groups of the same partition whose id range (Parquet statistics) overlaps the new ids:
+    an event id belongs to its event date's partition, and new GDELT ids are above every stored one, so
+    usually no stored id is read at all. A part that held stored ids is rewritten without them."""
+
+    def __init__(self, store: "Store", events_dir: Path, batch_id: str):
+        self.store = store
+        self.writer = _PartWriter(events_dir, batch_id)
+        self.seen: dict[str, _IdRuns] = {}
+        self.stored_by_file: dict[str, int] = {}
+
+    def add(self, staged: list[str]) -> None:
+        table = _staged_table(staged) if staged else None
+        if table is None:
+            return
+        keep = np.ones(table.num_rows, dtype=bool)
+        sources = table["source"].unique().to_pylist()
+        for source in sources:
+            rows = np.arange(table.num_rows) if len(sources) == 1 else np.flatnonzero(
+                pc.equal(table["source"], source).to_numpy(zero_copy_only=False)
+            )
+            ids = table["event_id"].to_numpy()[rows]
+            uniq, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+            runs = self.seen.setdefault(source, _IdRuns())
+            old = runs.seen(uniq)
+            keep[rows] = (first[inverse] == np.arange(len(rows))) & ~old[inverse]
+            runs.add(uniq[~old])
+        if not keep.all():
+            table = table.filter(pa.array(keep))
+        if table.num_rows:
+            for name, n in _count_by(table["source_file"]).items():
+                self.stored_by_file[name] = self.stored_by_file.get(name, 0) + n
+            self.writer.add(table)
+
+    def close(self) -> tuple[list[tuple], dict[str, int]]:
+        """Finish the parts; (part rows for the catalog, new events per file name)."""
+        root = self.store.root.resolve()
+        stored = self.store._parts_of()
+        new_parts = []
+        for path, source, y, m, n in self.writer.close():
+            path, n = self._drop_stored(Path(path), stored.get((source, y, m), []), n)
+            if n:
+                rel = path.resolve().relative_to(root).as_posix()
+                new_parts.append((rel, source, y, m, self.writer.batch_id, n))
+        return new_parts, {k: v for k, v in self.stored_by_file.items() if v}
+
+    def abort(self) -> None:
+        self.writer.abort()
+
+    def _drop_stored(self, path: Path, stored_parts: list[str], n: int) -> tuple[Path, int]:
+        """Rewrite the part at `path` without the ids already in `stored_parts`; (path, rows)."""
+        if not stored_parts:
+            return path, n
+        new = pq.ParquetFile(path)
+        ranges = [_id_range(new.metadata, i) for i in range(new.metadata.num_row_groups)]
+        lo = min(r[0] for r in ranges)
+        hi = max(r[1] for r in ranges)
+        stored_ids = []
+        for other in stored_parts:
+            f = pq.ParquetFile(other)
+            groups = []
+            for i in range(f.metadata.num_row_groups):
+                first, last = _id_range(f.metadata, i)
+                if first <= hi and last >= lo:  # ids of this row group may be among the new ones
+                    groups.append(i)
+            if groups:
+                stored_ids.append(f.read_row_groups(groups, columns=["event_id"])["event_id"].to_numpy())
+            f.close()
+        if not stored_ids:
+            new.close()
+            return path, n
+        stored_ids = np.unique(np.concatenate(stored_ids))
+        target = path.with_name(path.name.replace("_0.parquet", "_1.parquet"))
+        writer = None
+        kept = 0
+        try:
+            for i in range(new.metadata.num_row_groups):
+                group = new.read_row_group(i)
+                ids = group["event_id"].to_numpy()
+                dup = np.isin(ids, stored_ids)
+                if dup.any():
+                    for name, k in _count_by(group["source_file"].filter(pa.array(dup))).items():
+                        self.stored_by_file[name] -= k
+                    group = group.filter(pa.array(~dup))
+                if group.num_rows:
+                    if writer is None:
+                        writer = pq.ParquetWriter(target, PART_SCHEMA, compression="zstd")
+                    writer.write_table(group, row_group_size=_ROW_GROUP)
+                    kept += group.num_rows
+        finally:
+            new.close()
+            if writer is not None:
+                writer.close()
+        if kept == n:  # nothing was stored already: keep the part as written
+            target.unlink(missing_ok=True)
+            return path, n
+        path.unlink()
+        return target, kept
+
+
+def _id_range(meta, group: int) -> tuple[float, float]:
+    """(min, max) event_id of a row group by its statistics; unbounded when it has none."""
+    rg = meta.row_group(group)
+    for j in range(rg.num_columns):
+        col = rg.column(j)
+        if col.path_in_schema == "event_id":
+            st = col.statistics
+            if st is not None and st.has_min_max:
+                return st.min, st.max
+            break
+    return -np.inf, np.inf
+
+
+def _count_by(values: pa.ChunkedArray | pa.Array) -> dict:
+    vc = pc.value_counts(values)
+    return dict(zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist()))
+
+
 class _PartWriter:
     """Writes batches of new events to one Parquet part per source/year/month (zstd), holding at most
-    about `_BUFFERED` rows in memory. Parts are named part-<batch>_0.parquet in Hive-style folders."""
+    about `_BUFFERED` rows in memory. Parts are named part-<batch>_0.parquet in Hive-style folders.
+
+    `add` takes events (EVENT_SCHEMA; `year` and `month` columns may be given, else they come from the
+    event date)."""
 
     def __init__(self, events_dir: Path, batch_id: str):
         self.events_dir, self.batch_id = events_dir, batch_id
@@ -571,24 +782,28 @@ class _PartWriter:
         self.rows: dict[tuple, int] = {}
         self.buffered = 0
 
-    def add(self, batch: pa.RecordBatch) -> None:
+    def add(self, batch: pa.RecordBatch | pa.Table) -> None:
         if not batch.num_rows:
             return
-        table = pa.Table.from_batches([batch])
+        table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
         # partition key per row: source (dictionary index) and year * 100 + month
         sources = pc.dictionary_encode(table["source"]).combine_chunks()
-        key = (
-            sources.indices.to_numpy(zero_copy_only=False).astype(np.int64) * 1_000_000
-            + table["year"].to_numpy() * 100
-            + table["month"].to_numpy()
-        )
-        uniq = np.unique(key)
+        if "year" in table.column_names:
+            year, month = table["year"].to_numpy(), table["month"].to_numpy()
+        else:
+            months = table["event_date"].to_numpy().astype("datetime64[M]").astype(np.int64)
+            year, month = months // 12 + 1970, months % 12 + 1
+        key = sources.indices.to_numpy(zero_copy_only=False).astype(np.int64) * 1_000_000 + year * 100 + month
+        table = table.select([f.name for f in PART_SCHEMA]).cast(PART_SCHEMA)
         names = sources.dictionary.to_pylist()
-        for u in uniq.tolist():
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+        bounds = np.flatnonzero(np.diff(sorted_key)) + 1
+        for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(key)]):
+            u = int(sorted_key[lo])
             k = (names[u // 1_000_000], (u % 1_000_000) // 100, u % 100)
             # a partition's own copy of its rows (a slice would keep the whole batch alive while buffered)
-            part = table if len(uniq) == 1 else table.filter(pa.array(key == u))
-            part = part.drop_columns(["source", "year", "month"]).cast(PART_SCHEMA)
+            part = table if hi - lo == len(key) else table.take(order[lo:hi])
             self.pending.setdefault(k, []).append(part)
             self.rows[k] = self.rows.get(k, 0) + part.num_rows
             self.buffered += part.num_rows
@@ -635,9 +850,20 @@ def _as_date(value: dt.date | str) -> dt.date:
         raise ValueError(f"bad date {value!r}: use YYYY-MM-DD") from None
 
 
-def _batches(items: list, size: int) -> Iterator[list]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+def _batches(items: list[tuple[Path, str]], size: int, max_bytes: int | None = None) -> Iterator[list]:
+    """`items` ((path, md5) pairs) in runs of at most `size` files and `max_bytes` of input (at least one
+    file a run; no byte limit when None)."""
+    batch: list = []
+    total = 0
+    for item in items:
+        n = item[0].stat().st_size if max_bytes is not None else 0
+        if batch and (len(batch) >= size or (max_bytes is not None and total + n > max_bytes)):
+            yield batch
+            batch, total = [], 0
+        batch.append(item)
+        total += n
+    if batch:
+        yield batch
 
 
 def open_store(path: str | os.PathLike | None = None) -> Store:

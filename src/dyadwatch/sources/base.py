@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterator, Protocol
@@ -21,6 +22,11 @@ try:  # ISA-L inflates about twice as fast as zlib; same API
     from isal import isal_zlib as _zlib
 except ImportError:  # pragma: no cover
     import zlib as _zlib
+
+try:  # libdeflate: a whole member in one call, faster still (no streaming state)
+    import deflate as _libdeflate
+except ImportError:  # pragma: no cover
+    _libdeflate = None
 
 from ..schema import DAILY_TOTALS_SCHEMA, EVENT_SCHEMA, QUARANTINE_SCHEMA
 
@@ -56,17 +62,59 @@ class InputFile:
 
     def open(self) -> IO[bytes]:
         """A binary stream of the (decompressed) content. Raises InputError with a one-line reason."""
-        try:
-            if self.path.suffix.lower() == ".zip":
-                try:
-                    zf = zipfile.ZipFile(self.path)
-                except zipfile.BadZipFile as exc:
-                    raise InputError(f"{self.path}: not a readable zip ({exc}); truncated download?") from None
-                members = [m for m in zf.infolist() if not m.is_dir()]
-                if not members:
-                    raise InputError(f"{self.path}: zip holds no file")
-                return _ZipMemberStream(zf, members[0])
+        with self._errors():
+            if self._zipped:
+                zf, info = self._member()
+                return _ZipMemberStream(zf, info)
             return open(self.path, "rb")
+
+    def read_all(self, limit: int) -> bytes | None:
+        """The whole (decompressed) content, or None when it is larger than `limit` bytes (then stream
+        it with `open`). Inflating a zip member in one call is about 1.2x faster than streaming it (and
+        a plain file is read in one call); the CRC and size are checked as when streaming."""
+        with self._errors():
+            if not self._zipped:
+                if self.path.stat().st_size > limit:
+                    return None
+                with open(self.path, "rb") as f:
+                    return f.read()
+            zf, info = self._member()
+            zf.close()
+            if info.file_size > limit:
+                return None
+            with open(self.path, "rb") as f:
+                _seek_member_data(f, info, self.path)
+                data = f.read(info.compress_size)
+            if len(data) < info.compress_size:
+                raise InputError(f"{self.path}: truncated zip (compressed data ends early)")
+            text = data if info.compress_type == zipfile.ZIP_STORED else _inflate(data, info.file_size, self.path)
+            del data
+            if len(text) != info.file_size or _zlib.crc32(text) != info.CRC:
+                raise InputError(f"{self.path}: corrupt zip (CRC or size mismatch)")
+            return text
+
+    @property
+    def _zipped(self) -> bool:
+        return self.path.suffix.lower() == ".zip"
+
+    def _member(self) -> tuple[zipfile.ZipFile, zipfile.ZipInfo]:
+        try:
+            zf = zipfile.ZipFile(self.path)
+        except zipfile.BadZipFile as exc:
+            raise InputError(f"{self.path}: not a readable zip ({exc}); truncated download?") from None
+        members = [m for m in zf.infolist() if not m.is_dir()]
+        if not members:
+            zf.close()
+            raise InputError(f"{self.path}: zip holds no file")
+        if members[0].compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            zf.close()
+            raise InputError(f"{self.path}: unsupported zip compression method {members[0].compress_type}")
+        return zf, members[0]
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
         except FileNotFoundError:
             raise InputError(f"{self.path}: no such file") from None
         except IsADirectoryError:
@@ -90,16 +138,12 @@ class _ZipMemberStream(io.RawIOBase):
     def __init__(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo):
         self._path = zf.filename
         zf.close()
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise InputError(f"{self._path}: unsupported zip compression method {info.compress_type}")
         self._f = open(self._path, "rb")
-        self._f.seek(info.header_offset)
-        header = self._f.read(30)
-        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        try:
+            _seek_member_data(self._f, info, self._path)
+        except InputError:
             self._f.close()
-            raise InputError(f"{self._path}: corrupt zip (bad local header)")
-        name_len, extra_len = struct.unpack("<HH", header[26:30])
-        self._f.seek(info.header_offset + 30 + name_len + extra_len)
+            raise
         self._remaining = info.compress_size
         self._inflate = _zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
         self._crc, self._size = 0, 0
@@ -172,6 +216,28 @@ class _ZipMemberStream(io.RawIOBase):
         super().close()
 
 
+def _seek_member_data(f: IO[bytes], info: zipfile.ZipInfo, path) -> None:
+    """Position `f` at the first byte of the member's compressed data (after its local header)."""
+    f.seek(info.header_offset)
+    header = f.read(30)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise InputError(f"{path}: corrupt zip (bad local header)")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    f.seek(info.header_offset + 30 + name_len + extra_len)
+
+
+def _inflate(data: bytes, size: int, path) -> bytes:
+    """Inflate a whole raw-deflate member of `size` bytes (libdeflate, else ISA-L / zlib)."""
+    if size == 0:
+        return b""
+    try:
+        if _libdeflate is not None:
+            return _libdeflate.deflate_decompress(data, size)
+        return _zlib.decompress(data, -15, size)
+    except Exception as exc:  # DeflateError / zlib.error / isal error
+        raise InputError(f"{path}: corrupt or truncated compressed data ({exc})") from None
+
+
 def _read_safely(f: IO[bytes], n: int, path) -> bytes:
     try:
         return f.read(n)
@@ -189,18 +255,25 @@ class Source(Protocol):
     def read(self, file: InputFile, countries: frozenset[str] | None) -> Iterator[Chunk]: ...
 
 
-def daily_totals(source: str, event_dates: pa.Array) -> pa.Table:
-    """Events per day for one source, from an array of event dates (nulls ignored)."""
-    if len(event_dates) == 0:
+def daily_totals(source: str, event_dates: pa.Array, counted: list[tuple[pa.Array, object]] = ()) -> pa.Table:
+    """Events per day for one source, from an array of event dates (nulls ignored), plus events already
+    counted per day elsewhere (`counted`: pairs of days and counts)."""
+    if len(event_dates) == 0 and not any(len(d) for d, _ in counted):
         return DAILY_TOTALS_SCHEMA.empty_table()
     vc = pc.value_counts(pc.drop_null(event_dates))
-    days = vc.field("values")
-    counts = vc.field("counts")
+    days = vc.field("values").cast(pa.date32())
+    counts = vc.field("counts").cast(pa.int64())
+    if any(len(d) for d, _ in counted):  # a block has a few distinct days: add them up in a dict
+        by_day: dict = {}
+        for d, c in [(days, counts), *counted]:
+            for day, n in zip(d.cast(pa.date32()).to_pylist(), pa.array(c, pa.int64()).to_pylist()):
+                by_day[day] = by_day.get(day, 0) + n
+        days, counts = pa.array(list(by_day), pa.date32()), pa.array(list(by_day.values()), pa.int64())
     return pa.table(
         {
-            "source": pa.array([source] * len(days), pa.string()),
-            "day": days.cast(pa.date32()),
-            "events": counts.cast(pa.int64()),
+            "source": pa.repeat(pa.scalar(source, pa.string()), len(days)),
+            "day": days,
+            "events": counts,
         },
         schema=DAILY_TOTALS_SCHEMA,
     )
