@@ -76,12 +76,13 @@ def load_claims(path: str | Path | None = None, *, taxonomy=None) -> list[Claim]
 
 
 def check(store, claims=None, dyad="RUS-TUR", start=None, end=None, *, source: str | None = None,
-          taxonomy=None) -> list[Verdict]:
+          taxonomy=None, engine: str = "duckdb") -> list[Verdict]:
     """Check claims (a list from load_claims, a path, or None for the shipped file) on a dyad's data
     between start and end (dates, inclusive; default: everything the store holds)."""
     if claims is None or isinstance(claims, (str, Path)):
         claims = load_claims(claims, taxonomy=taxonomy)
-    outcomes = _evaluate(store, [c.condition for c in claims], dyad, start, end, source=source, taxonomy=taxonomy)
+    outcomes = _evaluate(store, [c.condition for c in claims], dyad, start, end, source=source, taxonomy=taxonomy,
+                         engine=engine)
     label = dyad if isinstance(dyad, str) else "-".join(dyad)
     return [
         Verdict(c.id, c.text, c.quote, c.kind, {None: VERDICTS[2], True: VERDICTS[0], False: VERDICTS[1]}[o.holds],

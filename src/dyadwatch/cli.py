@@ -37,10 +37,14 @@ StoreOption = typer.Option(None, "--store", help="Store folder [default: $DYADWA
 CountriesOption = typer.Option(
     None, "--countries", help="Keep only events with an actor of these CAMEO countries, e.g. RUS,TUR"
 )
+EngineOption = typer.Option("duckdb", "--engine", help="Run on duckdb (this process) or spark (PySpark)")
+MasterOption = typer.Option(None, "--master", help="Spark master URL, e.g. spark://host:7077 [default: local[*]]")
 
 
 def fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape  # a message may hold [brackets] (paths, pip extras): not markup
+
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -64,7 +68,23 @@ def _countries(text: Optional[str]):
         fail(str(exc))
 
 
-def run_ingest(store: Store, paths: list, countries, source: Optional[str], workers: Optional[int], quiet: bool = False) -> IngestReport:
+def use_engine(engine: str, master: Optional[str], workers: Optional[int] = None) -> str:
+    """Check --engine / --master; for spark, start the session (one line if pyspark or Java is missing)."""
+    from .engines import check_name
+
+    _guard(lambda: check_name(engine))
+    if engine != "spark":
+        if master is not None:
+            fail("--master needs --engine spark")
+        return engine
+    from .engines.spark_engine import session
+
+    _guard(lambda: session(master or (f"local[{workers}]" if workers else None)))
+    return engine
+
+
+def run_ingest(store: Store, paths: list, countries, source: Optional[str], workers: Optional[int], quiet: bool = False,
+               engine: str = "duckdb") -> IngestReport:
     """Ingest with a progress bar over input bytes, then print the per-file problems."""
     files, _ = expand_paths(paths)
     sizes = sum(f.stat().st_size for f in files)
@@ -78,7 +98,12 @@ def run_ingest(store: Store, paths: list, countries, source: Optional[str], work
             name = result.name if isinstance(result, FileResult) else Path(result).name
             progress.update(task, advance=size, current=name)
 
-        report = store.ingest(paths, countries=countries, source=source, workers=workers, on_file=on_file)
+        if engine == "spark":  # the executors read the files (dyadwatch.engines.spark_ingest)
+            from .engines.spark_ingest import ingest as spark_ingest
+
+            report = spark_ingest(store, paths, countries=countries, source=source, on_file=on_file)
+        else:
+            report = store.ingest(paths, countries=countries, source=source, workers=workers, on_file=on_file)
     for problem in report.problems:
         err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
     for f in report.failed:
@@ -106,11 +131,14 @@ def ingest(
     countries: Optional[str] = CountriesOption,
     source: Optional[str] = typer.Option(None, "--source", help=f"Force the format: {', '.join(SOURCE_NAMES)}"),
     workers: Optional[int] = typer.Option(None, "--workers", help="Parallel reader processes [default: cores]"),
+    engine: str = EngineOption,
+    master: Optional[str] = MasterOption,
 ):
     """Read event files into the store (idempotent: files already ingested are skipped)."""
     if source is not None and source not in SOURCE_NAMES:
         fail(f"--source {source!r}: choose one of {', '.join(SOURCE_NAMES)}")
-    report = _guard(lambda: run_ingest(_store(store), paths, _countries(countries), source, workers))
+    use_engine(engine, master, workers)
+    report = _guard(lambda: run_ingest(_store(store), paths, _countries(countries), source, workers, engine=engine))
     _print_ingest(report)
     if report.failed or report.problems:
         raise typer.Exit(1)
@@ -205,7 +233,9 @@ def compact(store: Optional[Path] = StoreOption):
         r = _guard(lambda: st.compact(on_month=lambda s, y, m, n: progress.update(
             task, description=f"compacted {s} {y}-{m:02d} ({n:,} events)")))
     console.print(f"compacted {r.months_compacted:,} month(s) ({r.parts_before:,} parts, {r.rows:,} events) into one "
-                  f"sorted part each; {r.months_kept:,} already compact ({r.seconds:.1f} s)", highlight=False)
+                  f"sorted part each; {r.months_kept:,} already compact"
+                  + (f"; dyad index rebuilt ({r.index_rows:,} two-country rows)" if r.index_built else "")
+                  + f" ({r.seconds:.1f} s)", highlight=False)
 
 
 @app.command()
@@ -348,8 +378,9 @@ def _guard(fn):
 
 from . import cli_measures  # noqa: E402,F401  (registers indicators, contacts, compare, shifts)
 from . import cli_brief  # noqa: E402,F401
-from . import cli_claims  # noqa: E402,F401
 from . import cli_web  # noqa: E402,F401  (registers serve)
+from . import cli_claims  # noqa: E402,F401
+from . import cli_synth  # noqa: E402,F401  (registers synth)
 
 
 def main() -> None:  # pragma: no cover

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from .cli import StoreOption, _date, _guard, _store, app, check_format, write_table
+from .cli import EngineOption, MasterOption, StoreOption, _date, _guard, _store, app, check_format, use_engine, write_table
 from .cli_measures import FormatOption, FromOption, OutOption, SourceOption, TaxonomyOption, _pair
 
 DyadOption = typer.Option("RUS-TUR", "--dyad", help="Two CAMEO country codes, e.g. RUS-TUR")
@@ -39,6 +39,8 @@ def claims_cmd(
     fmt: str = FormatOption,
     out: Optional[Path] = OutOption,
     store: Optional[Path] = StoreOption,
+    engine: str = EngineOption,
+    master: Optional[str] = MasterOption,
 ):
     """Check claims against the measures: supported, contradicted or not enough data, with the numbers and
     the most-reported events behind each verdict (docs/claims.md)."""
@@ -48,7 +50,9 @@ def claims_cmd(
     pair = _pair(dyad)
     d0, d1 = _date(start, "--from"), _date(end, "--to")
     items = _guard(lambda: claims.load_claims(file, taxonomy=taxonomy))
-    verdicts = _guard(lambda: claims.check(_store(store), items, pair, d0, d1, source=source, taxonomy=taxonomy))
+    eng = use_engine(engine, master)
+    verdicts = _guard(lambda: claims.check(_store(store), items, pair, d0, d1, source=source, taxonomy=taxonomy,
+                                           engine=eng))
     _write(claims.verdicts_table(verdicts), verdicts, fmt, out, ["id", "verdict", "detail", "evidence_event_ids"],
            "claims")
 
@@ -64,6 +68,8 @@ def scenarios_cmd(
     fmt: str = FormatOption,
     out: Optional[Path] = OutOption,
     store: Optional[Path] = StoreOption,
+    engine: str = EngineOption,
+    master: Optional[str] = MasterOption,
 ):
     """Evaluate scenarios: each signpost lit, not lit or not enough data, with numbers and evidence."""
     from . import scenarios
@@ -72,7 +78,9 @@ def scenarios_cmd(
     pair = _pair(dyad)
     d0, d1 = _date(start, "--from"), _date(end, "--to")
     items = _guard(lambda: scenarios.load_scenarios(file, taxonomy=taxonomy))
-    results = _guard(lambda: scenarios.evaluate(_store(store), items, pair, d0, d1, source=source, taxonomy=taxonomy))
+    eng = use_engine(engine, master)
+    results = _guard(lambda: scenarios.evaluate(_store(store), items, pair, d0, d1, source=source, taxonomy=taxonomy,
+                                                engine=eng))
     _write(scenarios.signposts_table(results), results, fmt, out,
            ["scenario_id", "signpost_id", "status", "detail", "evidence_event_ids"], "signposts")
 

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .cli import StoreOption, _date, _guard, _store, app, check_format, fail, write_table
+from .cli import EngineOption, MasterOption, StoreOption, _date, _guard, _store, app, check_format, fail, use_engine, write_table
 from .codebook import CodeError, country_code, parse_dyad
 
 FormatOption = typer.Option("table", "--format", help="table, csv, json or parquet")
@@ -44,14 +44,17 @@ def indicators(
     fmt: str = FormatOption,
     out: Optional[Path] = OutOption,
     store: Optional[Path] = StoreOption,
+    engine: str = EngineOption,
+    master: Optional[str] = MasterOption,
 ):
     """A dyad's indicators per period, track, theatre and direction (unique events, share of all events,
     quad classes, Goldstein, net cooperation, tone)."""
     check_format(fmt, out)
     pair = _pair(dyad)
     d0, d1 = _date(start, "--from"), _date(end, "--to")
+    eng = use_engine(engine, master)
     table = _guard(lambda: _api().indicators(_store(store), pair, by=by, tracks=track, theatres=theatre, start=d0,
-                                           end=d1, source=source, taxonomy=taxonomy))
+                                           end=d1, source=source, taxonomy=taxonomy, engine=eng))
     shown = ["period", "track", "theatre", "direction", "events", "records", "share_of_all", "quad1", "quad2",
              "quad3", "quad4", "goldstein_mean", "net_cooperation", "mean_tone"]
     write_table(table, fmt, out, shown, what="indicator rows")
@@ -66,6 +69,8 @@ def contacts(
     fmt: str = FormatOption,
     out: Optional[Path] = OutOption,
     store: Optional[Path] = StoreOption,
+    engine: str = EngineOption,
+    master: Optional[str] = MasterOption,
 ):
     """Leader-level contacts (calls, visits, meetings): one per day and kind, with the evidence."""
     check_format(fmt, out)
@@ -73,7 +78,8 @@ def contacts(
     d0, d1 = _date(start, "--from"), _date(end, "--to")
     api = _api()
     fn = api.contacts_per_year if per_year else api.contacts
-    table = _guard(lambda: fn(_store(store), pair, start=d0, end=d1))
+    eng = use_engine(engine, master)
+    table = _guard(lambda: fn(_store(store), pair, start=d0, end=d1, engine=eng))
     write_table(table, fmt, out, what="contact rows" if not per_year else "years")
 
 
@@ -88,6 +94,8 @@ def compare(
     fmt: str = FormatOption,
     out: Optional[Path] = OutOption,
     store: Optional[Path] = StoreOption,
+    engine: str = EngineOption,
+    master: Optional[str] = MasterOption,
 ):
     """Compare a state's partners: volume share, track mix, cooperation balance, leader contacts, trend, ranks."""
     check_format(fmt, out)
@@ -99,7 +107,9 @@ def compare(
     if not ps:
         fail("--partners needs at least one country code")
     d0, d1 = _date(start, "--from"), _date(end, "--to")
-    table = _guard(lambda: _api().compare(_store(store), f, ps, start=d0, end=d1, source=source, taxonomy=taxonomy))
+    eng = use_engine(engine, master)
+    table = _guard(lambda: _api().compare(_store(store), f, ps, start=d0, end=d1, source=source, taxonomy=taxonomy,
+                                          engine=eng))
     shown = ["partner", "events", "share_of_all", "diplomacy_share", "economy_energy_share", "security_arms_share",
              "friction_share", "net_cooperation", "leader_contacts_per_year", "trend", "rank_share_of_all",
              "rank_net_cooperation", "rank_leader_contacts_per_year", "rank_trend"]
@@ -125,6 +135,8 @@ def shifts(
     fmt: str = FormatOption,
     out: Optional[Path] = OutOption,
     store: Optional[Path] = StoreOption,
+    engine: str = EngineOption,
+    master: Optional[str] = MasterOption,
 ):
     """Shifts ("recalibrations"): z-score flags and changepoints in monthly indicators, with evidence."""
     check_format(fmt, out)
@@ -139,8 +151,9 @@ def shifts(
         pair = _pair(dyad)
         d0, d1 = _date(start, "--from"), _date(end, "--to")
         names = tuple(i.strip() for i in indicator.split(",") if i.strip())
+        eng = use_engine(engine, master)
         table = _guard(lambda: api.shifts(_store(store), pair, indicators_=names, track=track, theatre=theatre,
-                                        start=d0, end=d1, source=source, taxonomy=taxonomy, **options))
+                                        start=d0, end=d1, source=source, taxonomy=taxonomy, engine=eng, **options))
     shown = ["period", "indicator", "method", "direction", "magnitude", "before", "after", "detail"]
     if "evidence_event_ids" in table.column_names:
         shown.append("evidence_event_ids")

@@ -505,12 +505,14 @@ class Context:
     used, leader contacts, the months of data, and the dyad's unique events for evidence."""
 
     def __init__(self, store, con, a: str, b: str, taxonomy: Taxonomy, conditions: list[Condition],
-                 start: dt.date | None, end: dt.date | None, source: str | None):
+                 start: dt.date | None, end: dt.date | None, source: str | None, engine: str = "duckdb"):
+        from .engines import as_engine
         from .measures import contacts as _contacts
         from .measures import indicators as _indicators
         from .measures.frame import totals_where
 
-        self.store, self.con, self.a, self.b = store, con, a, b
+        con = as_engine(con)  # an Engine, or a DuckDB connection
+        self.store, self.con, self.a, self.b, self.engine = store, con, a, b, engine
         self.taxonomy, self.start, self.end, self.source = taxonomy, start, end, source
         tracks, theatres = {"all"}, {"all"}
         for c in conditions:
@@ -527,12 +529,12 @@ class Context:
         for r in table.to_pylist():
             self.monthly.setdefault((r["track"], r["theatre"], r["direction"]), {})[r["period"]] = r
         where, params = totals_where(source, start, end)
-        rows = con.execute(
+        rows = con.rows(
             f"""WITH t AS (SELECT source, day, sum(events) AS n FROM daily_totals{where} GROUP BY 1, 2),
                      top AS (SELECT source, max(n) AS peak FROM t GROUP BY 1)
                 SELECT CAST(date_trunc('month', day) AS DATE) AS month, count(DISTINCT day) AS days
                 FROM t JOIN top USING (source) WHERE t.n > 0 AND t.n >= ? * top.peak GROUP BY 1""",
-            [*params, COVERED_DAY]).fetchall()
+            [*params, COVERED_DAY])
         self.coverage = {m: days / calendar.monthrange(m.year, m.month)[1] for m, days in rows}
         self.first_month = min(self.coverage) if self.coverage else None
         self.latest = max(self.coverage) if self.coverage else None
@@ -605,9 +607,9 @@ class Context:
         if sel.direction != "both":
             where.append("direction = ?")
             params.append(sel.direction)
-        rows = self.con.execute(
+        rows = self.con.rows(
             f"""SELECT event_id, event_date, source_url, articles, direction, event_code FROM unique_events
-                WHERE {' AND '.join(where)} ORDER BY articles DESC, event_id LIMIT {int(n)}""", params).fetchall()
+                WHERE {' AND '.join(where)} ORDER BY articles DESC, event_id LIMIT {int(n)}""", params)
         return [{"window": label, "event_id": r[0], "date": r[1], "url": r[2], "articles": r[3], "direction": r[4],
                  "event_code": r[5]} for r in rows]
 
@@ -808,7 +810,7 @@ def _rank(ctx: Context, c: Condition) -> Outcome:
         partners = list(dict.fromkeys([subject, *(p for p in c.partners if p != ctx.a)]))
         table = api.compare(ctx.store, ctx.a, partners, start=max(w[0], ctx.start or w[0]),
                             end=min(month_end(w[1]), ctx.end or month_end(w[1])), source=ctx.source,
-                            taxonomy=ctx.taxonomy)
+                            taxonomy=ctx.taxonomy, engine=ctx.engine)
         rows = {r["partner"]: r for r in table.to_pylist()}
         values = {p: rows[p][sel.measure] for p in partners}
         units = rows[subject]["events"]
@@ -846,10 +848,12 @@ def _rank(ctx: Context, c: Condition) -> Outcome:
 
 
 def evaluate(store, conditions: list[Condition], dyad="RUS-TUR", start=None, end=None, *, source: str | None = None,
-             taxonomy=None) -> list[Outcome]:
-    """Evaluate conditions on one dyad, reading the store once: the entry point of claims and scenarios."""
+             taxonomy=None, engine: str = "duckdb") -> list[Outcome]:
+    """Evaluate conditions on one dyad, reading the store once: the entry point of claims and scenarios.
+    `engine`: "duckdb" or "spark" (dyadwatch.engines)."""
+    from .engines import open_engine
     from .measures import api
-    from .measures.frame import connect, default_taxonomy
+    from .measures.frame import default_taxonomy
 
     a, b = parse_dyad(dyad) if isinstance(dyad, str) else tuple(dyad)
     start, end = _date(start, "start"), _date(end, "end")
@@ -861,8 +865,8 @@ def evaluate(store, conditions: list[Condition], dyad="RUS-TUR", start=None, end
             if s.theatre != "all":
                 tax.theatre(s.theatre)
     st = api._open(store)
-    with connect(st, tax) as con:
-        ctx = Context(st, con, a, b, tax, conditions, start, end, source)
+    with open_engine(st, engine) as con:
+        ctx = Context(st, con, a, b, tax, conditions, start, end, source, engine)
         return [evaluate_condition(ctx, c) for c in conditions]
 
 

@@ -95,13 +95,14 @@ def load_scenarios(path: str | Path | None = None, *, taxonomy=None) -> list[Sce
 
 
 def evaluate(store, scenarios=None, dyad="RUS-TUR", start=None, end=None, *, source: str | None = None,
-             taxonomy=None) -> list[SignpostResult]:
+             taxonomy=None, engine: str = "duckdb") -> list[SignpostResult]:
     """Evaluate every signpost of the scenarios (a list from load_scenarios, a path, or None for the
     shipped file) on a dyad's data between start and end; one result per signpost, in file order."""
     if scenarios is None or isinstance(scenarios, (str, Path)):
         scenarios = load_scenarios(scenarios, taxonomy=taxonomy)
     posts = [(s, p) for s in scenarios for p in s.signposts]
-    outcomes = _evaluate(store, [p.condition for _, p in posts], dyad, start, end, source=source, taxonomy=taxonomy)
+    outcomes = _evaluate(store, [p.condition for _, p in posts], dyad, start, end, source=source, taxonomy=taxonomy,
+                         engine=engine)
     label = dyad if isinstance(dyad, str) else "-".join(dyad)
     return [
         SignpostResult(s.id, s.title, p.id, p.text, p.kind,

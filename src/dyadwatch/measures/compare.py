@@ -8,12 +8,13 @@ how cooperative it is, how often leaders meet or call, and where its volume is h
 from __future__ import annotations
 
 import datetime as dt
+from fractions import Fraction
 
-import duckdb
 import pyarrow as pa
 
+from ..engines import as_engine
 from ..taxonomy import Taxonomy
-from .frame import default_taxonomy, materialise_unique_events, totals_where
+from .frame import GOLDSTEIN_SCALE, TONE_SCALE, default_taxonomy, exact_mean, materialise_unique_events, totals_where
 
 DEFAULT_FOCAL = "RUS"
 DEFAULT_PARTNERS = ("TUR", "CHN", "IND", "IRN", "PRK")
@@ -28,8 +29,11 @@ def monthly_totals_sql(source: str | None, start: dt.date | None, end: dt.date |
 
 
 def compare_sql(taxonomy: Taxonomy, source: str | None, start: dt.date | None, end: dt.date | None) -> tuple[str, list]:
+    """One row per partner over the `unique_events` table: the profile, its share of all events and the
+    range's months (the trend comes from `monthly_share_sql`)."""
     mix = ", ".join(
-        f'avg(CASE WHEN "track:{c.name}" THEN 1.0 ELSE 0.0 END) AS "{c.name}_share"' for c in taxonomy.tracks
+        f'CAST(sum(CASE WHEN "track:{c.name}" THEN 1 ELSE 0 END) AS DOUBLE) / count(*) AS "{c.name}_share"'
+        for c in taxonomy.tracks
     )
     totals, params = monthly_totals_sql(source, start, end)
     sql = f"""
@@ -42,34 +46,55 @@ profile AS (
   SELECT partner, count(*) AS events, sum(records) AS records,
     (sum(CASE WHEN quad_class IN (1, 2) THEN 1 ELSE 0 END) - sum(CASE WHEN quad_class IN (3, 4) THEN 1 ELSE 0 END))
       / count(*) AS net_cooperation,
-    avg(goldstein) AS goldstein_mean, avg(tone) AS mean_tone, {mix}
+    {exact_mean('goldstein', GOLDSTEIN_SCALE)} AS goldstein_mean, {exact_mean('tone', TONE_SCALE)} AS mean_tone, {mix}
   FROM unique_events GROUP BY partner
-),
-partner_months AS (
-  SELECT partner, CAST(date_trunc('month', event_date) AS DATE) AS month, sum(records) AS records
-  FROM unique_events GROUP BY 1, 2
-),
-partners AS (SELECT DISTINCT partner FROM partner_months),
-monthly_share AS (
-  SELECT p.partner, m.month,
-    (year(m.month) * 12 + month(m.month)) AS month_index,
-    coalesce(pm.records, 0) / m.all_events AS share
-  FROM partners p CROSS JOIN monthly_totals m
-  LEFT JOIN partner_months pm ON pm.partner = p.partner AND pm.month = m.month
-  WHERE m.all_events > 0
-),
-trend AS (
-  SELECT partner,
-    CASE WHEN count(*) >= 3 AND avg(share) > 0 THEN 12 * regr_slope(share, month_index) / avg(share) END AS trend
-  FROM monthly_share GROUP BY partner
 )
-SELECT p.*, r.all_events, p.records / r.all_events AS share_of_all, t.trend, r.months, r.first_month, r.last_month
-FROM profile p CROSS JOIN range_totals r LEFT JOIN trend t ON t.partner = p.partner
+SELECT p.*, r.all_events, p.records / nullif(r.all_events, 0) AS share_of_all, r.months, r.first_month, r.last_month
+FROM profile p CROSS JOIN range_totals r
 """
     return sql, params
 
 
-def compare(con: duckdb.DuckDBPyConnection, focal: str = DEFAULT_FOCAL, partners=DEFAULT_PARTNERS, *,
+def monthly_share_sql(source: str | None, start: dt.date | None, end: dt.date | None) -> tuple[str, list]:
+    """Per partner and month with data: the partner's records and all events (zeros included)."""
+    totals, params = monthly_totals_sql(source, start, end)
+    sql = f"""
+WITH monthly_totals AS ({totals}),
+partner_months AS (
+  SELECT partner, CAST(date_trunc('month', event_date) AS DATE) AS month, sum(records) AS records
+  FROM unique_events GROUP BY 1, 2
+),
+partners AS (SELECT DISTINCT partner FROM partner_months)
+SELECT p.partner, year(m.month) * 12 + month(m.month) AS month_index,
+  coalesce(pm.records, 0) AS records, m.all_events
+FROM partners p CROSS JOIN monthly_totals m
+LEFT JOIN partner_months pm ON pm.partner = p.partner AND pm.month = m.month
+WHERE m.all_events > 0
+"""
+    return sql, params
+
+
+def trend(points: list[tuple[int, int, int]]) -> float | None:
+    """12 x the least-squares slope of the monthly share over its mean: the relative change per year.
+
+    points: (month index, records, all events). Computed in exact rational arithmetic, so the result is
+    the correctly rounded value whatever engine produced the points and in whatever order; None with
+    fewer than 3 months or a zero mean share."""
+    if len(points) < 3:
+        return None
+    xs = [Fraction(x) for x, _, _ in points]
+    ys = [Fraction(r, a) for _, r, a in points]
+    n = len(points)
+    sx, sy = sum(xs), sum(ys)
+    sxy, sxx = sum(x * y for x, y in zip(xs, ys)), sum(x * x for x in xs)
+    den = n * sxx - sx * sx
+    if sy <= 0 or den == 0:
+        return None
+    slope = (n * sxy - sx * sy) / den
+    return float(12 * slope * n / sy)
+
+
+def compare(con, focal: str = DEFAULT_FOCAL, partners=DEFAULT_PARTNERS, *,
             start: dt.date | None = None, end: dt.date | None = None, source: str | None = None,
             taxonomy: Taxonomy | str | None = None, contacts: dict[str, int] | None = None) -> pa.Table:
     """One row per partner: volume share, track mix, cooperation balance, leader contacts per year,
@@ -77,16 +102,23 @@ def compare(con: duckdb.DuckDBPyConnection, focal: str = DEFAULT_FOCAL, partners
     each of those (1 = highest). Partners without any event are listed with zeros, not dropped.
 
     contacts: leader contacts per partner over the range (computed by the caller from the contacts
-    measure, so this query stays one pass over the frame)."""
+    measure, so this query stays one pass over the frame). `con`: an Engine or a DuckDB connection."""
     tax = default_taxonomy(taxonomy)
     partners = list(dict.fromkeys(partners))
     if focal in partners:
         raise ValueError(f"{focal} cannot be its own partner")
-    materialise_unique_events(con, tax, focal, partners, start=start, end=end, source=source)
+    eng = as_engine(con)
+    materialise_unique_events(eng, tax, focal, partners, start=start, end=end, source=source)
     sql, params = compare_sql(tax, source, start, end)
-    rows = {r["partner"]: r for r in con.sql(sql, params=params).to_arrow_table().to_pylist()}
+    rows = {r["partner"]: r for r in eng.sql(sql, params).to_pylist()}
+    sql, params = monthly_share_sql(source, start, end)
+    points: dict[str, list] = {}
+    for p, x, r, a in eng.rows(sql, params):
+        points.setdefault(p, []).append((int(x), int(r), int(a)))
+    for p, r in rows.items():
+        r["trend"] = trend(points.get(p, []))
     tot_sql, tot_params = monthly_totals_sql(source, start, end)
-    months = con.execute(f"SELECT count(*) FROM ({tot_sql}) WHERE all_events > 0", tot_params).fetchall()[0][0]
+    months = eng.rows(f"SELECT count(*) FROM ({tot_sql}) AS t WHERE all_events > 0", tot_params)[0][0]
     track_cols = [f"{c.name}_share" for c in tax.tracks]
     out = []
     for p in partners:

@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 import yaml
 
 from ..codebook import countries, country_code
+from ..engines import as_engine
 
 try:  # one error type for every YAML data file of the package
     from ..taxonomy import TaxonomyError
@@ -332,7 +333,7 @@ ORDER BY day, kind
 
 
 def leader_contacts(
-    con: duckdb.DuckDBPyConnection,
+    con,
     a: str,
     b: str,
     *,
@@ -344,7 +345,7 @@ def leader_contacts(
 ) -> pa.Table:
     """Leader-level contacts between countries `a` and `b` (either direction), one row per day and kind.
 
-    `con` holds an `events` view in the canonical schema (`Store.connect()`). Columns: day, year, kind
+    `con` (an Engine or a DuckDB connection) holds an `events` view in the canonical schema. Columns: day, year, kind
     (call / visit / meeting), leaders ("A-leader–B-leader", a's leader first; several pairs joined by
     ", "), event_ids and urls (the evidence, sorted), events (how many event records), articles (sum of
     their num_articles; null when the source has none). `start` / `end` are inclusive; `leaders` is a
@@ -382,13 +383,14 @@ def leader_contacts(
         raise ValueError(f"not a relation name: {events!r}")
     sql = CONTACTS_SQL.format(leaders=leaders_name, kinds=kinds_name, events=events,
                               filters="\n    ".join(filters))
-    con.register(leaders_name, lead)
-    con.register(kinds_name, CONTACT_KINDS)
+    eng = as_engine(con)
+    eng.register(leaders_name, lead)
+    eng.register(kinds_name, CONTACT_KINDS)
     try:
-        result = con.sql(sql, params=params).to_arrow_table()
+        result = eng.sql(sql, params)
     finally:
-        con.unregister(leaders_name)
-        con.unregister(kinds_name)
+        eng.unregister(leaders_name)
+        eng.unregister(kinds_name)
     result = result.cast(CONTACTS_SCHEMA)
     # DuckDB gives null, not [], when a day's events carry no URL at all (ICEWS, GDELT 1.0 backfile)
     urls = result.column("urls")
