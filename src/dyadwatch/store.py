@@ -194,15 +194,7 @@ class Store:
                 hashing = pool.map(md5_of, files)
                 _warm_up()  # meanwhile
                 md5s = list(hashing)
-            todo: list[tuple[Path, str]] = []
-            for f, m in zip(files, md5s):
-                if m in known:
-                    report.skipped.append(str(f))
-                    if on_file:
-                        on_file(str(f), f.stat().st_size)
-                else:
-                    known.add(m)  # the same content twice in one run is read once
-                    todo.append((f, m))
+            todo = _new_files(files, md5s, known, report, on_file)
             for batch in _batches(todo, BATCH_FILES, BATCH_BYTES):
                 self._ingest_batch(batch, countries, source, workers, report, on_file)
         report.seconds = time.perf_counter() - started
@@ -848,6 +840,22 @@ def _as_date(value: dt.date | str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"bad date {value!r}: use YYYY-MM-DD") from None
+
+
+def _new_files(files: list[Path], md5s: list[str], known: set[str], report: "IngestReport",
+               on_file=None) -> list[tuple[Path, str]]:
+    """The (file, MD5) pairs not yet in the manifest; the others are reported as skipped. The same
+    content twice in one run is read once."""
+    todo: list[tuple[Path, str]] = []
+    for f, m in zip(files, md5s):
+        if m in known:
+            report.skipped.append(str(f))
+            if on_file:
+                on_file(str(f), f.stat().st_size)
+        else:
+            known.add(m)
+            todo.append((f, m))
+    return todo
 
 
 def _batches(items: list[tuple[Path, str]], size: int, max_bytes: int | None = None) -> Iterator[list]:

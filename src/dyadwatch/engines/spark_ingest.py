@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 
 from ..ingest import FileResult, expand_paths, md5_of, read_file
 from ..schema import DAILY_TOTALS_SCHEMA, QUARANTINE_SCHEMA
-from ..store import PART_SCHEMA, IngestReport, Store, StoreError, _batches
+from ..store import PART_SCHEMA, IngestReport, Store, StoreError, _batches, _new_files
 from .spark_engine import session
 
 BATCH_FILES = 4096
@@ -194,16 +194,7 @@ def ingest(store: Store, paths: list, countries: frozenset[str] | None = None, s
         md5s = _spark_job(store, lambda: dict(sc.parallelize(list(enumerate(map(str, files))),
                                                              _slices(sc, len(files))).map(_hash_task).collect()))
         steps["hash"] = time.perf_counter() - t
-        todo: list[tuple[Path, str]] = []
-        for i, f in enumerate(files):
-            m = md5s[i]
-            if m in known:
-                report.skipped.append(str(f))
-                if on_file:
-                    on_file(str(f), f.stat().st_size)
-            else:
-                known.add(m)  # the same content twice in one run is read once
-                todo.append((f, m))
+        todo = _new_files(files, [md5s[i] for i in range(len(files))], known, report, on_file)
         for batch in _batches(todo, batch_files):
             _ingest_batch(sc, store, batch, countries, source, report, on_file, steps)
     report.seconds = time.perf_counter() - started
