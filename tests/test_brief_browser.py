@@ -11,24 +11,12 @@ import pytest
 from dyadwatch.brief import build_brief, render_html
 from dyadwatch.store import Store
 
-from conftest import KARABAKH
+from conftest import CHROMIUM, KARABAKH
 from test_brief import CALL_URL, SECTION_TITLES, Fixture
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (apt-get install chromium)")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # Playwright gives the browser a fresh temporary profile of its own (it refuses --user-data-dir here)
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield b
-        b.close()
 
 
 def open_brief(browser, path: Path):

@@ -158,8 +158,12 @@ def test_measures_and_events_read_the_index_and_give_the_same_answers(store_dir,
 
     sql, params = dyad_rows_sql(default_taxonomy(None), "RUS", ["TUR", "ARM"], relation=DYAD_ROWS)
     assert sql.count("pair_lo = 'RUS' AND pair_hi = 'TUR'") == 1 and sql.count("pair_lo = 'ARM' AND pair_hi = 'RUS'") == 1
+    from dyadwatch.engines.duckdb_engine import DuckDBEngine
+
     con = store.connect()
     try:
+        eng = DuckDBEngine(con, owned=False)  # the frame picks dyad_rows only when the engine has it
+        assert eng.has_relation(DYAD_ROWS) and eng.has_relation("events") and not eng.has_relation("nothing")
         plan = "\n".join(r[1] for r in con.execute("EXPLAIN " + sql, params).fetchall())
         both = con.execute(
             "SELECT count(*) FROM events WHERE (actor1_country = 'ARM' AND actor2_country = 'RUS') "

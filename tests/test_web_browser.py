@@ -8,16 +8,12 @@ to the test's tmp_path."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import httpx
 import pytest
 
+from conftest import CHROMIUM
 from test_web_support import HOSTILE_NAME, HOSTILE_URL, Server, build_shift_store
-
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -34,14 +30,6 @@ def fixture_server(tmp_path_factory):
     yield server, fx
     log = server.stop()
     assert "Traceback" not in log, log[-3000:]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield b
-        b.close()
 
 
 class Watched:

@@ -30,10 +30,11 @@ class DuckDBEngine(Engine):
         self.con.unregister(_ident(name))
 
     def has_relation(self, name: str) -> bool:
-        return self.con.execute(
-            "SELECT count(*) FROM duckdb_views() WHERE view_name = ? UNION ALL "
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name, name]
-        ).fetchall() != [(0,), (0,)]
+        found = self.con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE view_name = ? UNION ALL "
+            "SELECT table_name FROM duckdb_tables() WHERE table_name = ?", [name, name]
+        ).fetchall()
+        return bool(found)
 
     def close(self) -> None:
         if self.owned:
