@@ -88,6 +88,13 @@ def dyad_of(text: str) -> tuple[str, str]:
         raise bad(str(exc)) from None
 
 
+def dyad_period(dyad: str, start: Optional[str], end: Optional[str]):
+    """The dyad's two codes, the period's dates, and the query's key fields for them (dyad, from, to)."""
+    a, b = dyad_of(dyad)
+    d0, d1 = parse_period(start, end)
+    return a, b, d0, d1, {"dyad": f"{a}-{b}", "from": _iso(d0), "to": _iso(d1)}
+
+
 def code_of(text: str, name: str) -> str:
     try:
         return country_code(text)
@@ -347,14 +354,13 @@ def build_router(service: Service) -> APIRouter:
         source: SourceName = Query(None),
         limit: int = Limit(), offset: int = Offset(),
     ) -> Response:
-        a, b = dyad_of(dyad)
-        d0, d1 = parse_period(start, end)
+        a, b, d0, d1, period = dyad_period(dyad, start, end)
         way = direction_of(direction, a, b)
         quads = ints_of(quad, "quad", 4, 1, 4)
         id_list = ints_of(ids, "ids", MAX_IDS, 0, 2**63 - 1)
         text = (q or "").strip().lower() or None
-        query = {"dyad": f"{a}-{b}", "from": _iso(d0), "to": _iso(d1), "direction": way or "both",
-                 "quad": sorted(quads) or None, "q": text, "ids": id_list or None, "source": source}
+        query = {**period, "direction": way or "both", "quad": sorted(quads) or None, "q": text,
+                 "ids": id_list or None, "source": source}
 
         def where() -> tuple[str, list]:
             clauses = ["actor1_country IN (?, ?)", "actor2_country IN (?, ?)"]
@@ -415,9 +421,8 @@ def build_router(service: Service) -> APIRouter:
         per_year: bool = Query(False, description="Counts per year and kind instead of each contact"),
         limit: int = Limit(), offset: int = Offset(),
     ) -> Response:
-        a, b = dyad_of(dyad)
-        d0, d1 = parse_period(start, end)
-        q = {"dyad": f"{a}-{b}", "from": _iso(d0), "to": _iso(d1), "per_year": per_year}
+        a, b, d0, d1, period = dyad_period(dyad, start, end)
+        q = {**period, "per_year": per_year}
 
         def rows():
             fn = measures.contacts_per_year if per_year else measures.contacts
@@ -494,9 +499,8 @@ def build_router(service: Service) -> APIRouter:
     ) -> Response:
         from .. import claims
 
-        a, b = dyad_of(dyad)
-        d0, d1 = parse_period(start, end)
-        q = {"dyad": f"{a}-{b}", "from": _iso(d0), "to": _iso(d1), "source": source}
+        a, b, d0, d1, period = dyad_period(dyad, start, end)
+        q = {**period, "source": source}
 
         def rows():
             verdicts = claims.check(svc.store, None, (a, b), d0, d1, source=source)
@@ -517,9 +521,8 @@ def build_router(service: Service) -> APIRouter:
     ) -> Response:
         from .. import claims, scenarios
 
-        a, b = dyad_of(dyad)
-        d0, d1 = parse_period(start, end)
-        q = {"dyad": f"{a}-{b}", "from": _iso(d0), "to": _iso(d1), "source": source}
+        a, b, d0, d1, period = dyad_period(dyad, start, end)
+        q = {**period, "source": source}
 
         def rows():
             results = scenarios.evaluate(svc.store, None, (a, b), d0, d1, source=source)
@@ -546,12 +549,11 @@ def build_router(service: Service) -> APIRouter:
     ) -> Response:
         from ..brief import BriefError, build_brief, find_chromium, html_to_pdf, render_html
 
-        a, b = dyad_of(dyad)
-        d0, d1 = parse_period(start, end)
+        a, b, d0, d1, period = dyad_period(dyad, start, end)
         plist = codes_of(partners, "partners", (), MAX_PARTNERS) if partners is not None else None
         if plist is not None and a in plist:
             raise bad(f"partners include {a}, the dyad's first country")
-        q = {"dyad": f"{a}-{b}", "from": _iso(d0), "to": _iso(d1), "partners": plist}
+        q = {**period, "partners": plist}
         name = f"brief-{a}-{b}"
         if format == "pdf" and find_chromium() is None:
             return _unavailable(request, "PDF output needs Chromium on the server, which is not installed "
