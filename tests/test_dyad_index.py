@@ -174,3 +174,36 @@ def test_measures_and_events_read_the_index_and_give_the_same_answers(store_dir,
     finally:
         con.close()
     assert "pair_lo = 'RUS'" in plan and "pair_hi = 'TUR'" in plan  # pushed into the Parquet scan
+
+
+def test_contacts_read_the_pair_from_the_index_and_count_the_same(tmp_path):
+    """Leader contacts (alone and inside the comparison) read the pair's rows from the index once there is
+    one, instead of the whole store or the frame's kept rows: the same 22 contacts either way
+    (test_claims' store A: 12 calls and 10 meetings of Putin and Erdogan)."""
+    from dyadwatch.measures import api
+    from dyadwatch.measures.frame import PAIR_EVENTS, connect, has_dyad_index, pair_events
+
+    from test_claims import build_contacts_store
+
+    store, _ = build_contacts_store(tmp_path)
+    before = api.contacts(store, "RUS-TUR")
+    before_cmp = api.compare(store, "RUS", ["TUR", "FRA"])
+    assert before.num_rows == 22 and before_cmp.column("leader_contacts").to_pylist() == [22, 0]
+    con = connect(store)
+    try:
+        # no index yet: a pair's read would scan the parts, so contacts read `events` and the
+        # comparison keeps its rows
+        assert not has_dyad_index(con) and pair_events(con, "TUR", "RUS") == "events"
+    finally:
+        con.close()
+
+    store.compact()
+    assert index_state(store).path
+    assert api.contacts(store, "RUS-TUR").equals(before)
+    assert api.compare(store, "RUS", ["TUR", "FRA"]).equals(before_cmp)
+    con = connect(store)
+    try:
+        assert has_dyad_index(con) and pair_events(con, "RUS", "TUR") == PAIR_EVENTS
+        assert con.execute(f"SELECT count(*) FROM {PAIR_EVENTS}").fetchone()[0] == 22
+    finally:
+        con.close()

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS dyad_index_parts (part VARCHAR PRIMARY KEY);
 """
 PAIR_COLUMNS = ("pair_lo", "pair_hi")
 DYAD_ROWS = "dyad_rows"  # the relation Store.connect defines over the index and the unindexed parts
+INDEX_INFO = "dyad_index"  # ... and, only when the store has a usable index, this one: its path and rows
 
 
 @dataclass
@@ -162,3 +163,6 @@ def define_dyad_rows(con: duckdb.DuckDBPyConnection, index: IndexState, root: Pa
     if not branches:
         branches.append(_pair_select("events"))  # the empty events view
     con.execute(f"CREATE VIEW {DYAD_ROWS} AS " + " UNION ALL ".join(branches))
+    if index.path:  # readers that ask "is one pair's read cheap here?" look for this
+        path = index.path.replace("'", "''")
+        con.execute(f"CREATE VIEW {INDEX_INFO} AS SELECT '{path}' AS path, CAST({int(index.rows)} AS BIGINT) AS rows")

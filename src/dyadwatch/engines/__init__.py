@@ -42,6 +42,10 @@ class Engine(ABC):
         """Run the query once and keep its result as relation `name` (replacing any before)."""
 
     @abstractmethod
+    def create_temp_view(self, name: str, query: str) -> None:
+        """Name the query (no parameters) as relation `name`, run each time it is read."""
+
+    @abstractmethod
     def register(self, name: str, table: pa.Table) -> None:
         """Make an Arrow table readable as relation `name`."""
 

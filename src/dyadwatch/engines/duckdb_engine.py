@@ -23,6 +23,9 @@ class DuckDBEngine(Engine):
     def create_temp_table(self, name: str, query: str, params: Sequence | None = None) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {_ident(name)} AS {query}", list(params) if params else None)
 
+    def create_temp_view(self, name: str, query: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {_ident(name)} AS {query}")
+
     def register(self, name: str, table: pa.Table) -> None:
         self.con.register(_ident(name), table)
 

@@ -165,6 +165,9 @@ class SparkEngine(Engine):
         df.count()  # materialise now, once: every later query reads the cached rows
         self._replace(name, df, persisted=True)
 
+    def create_temp_view(self, name: str, query: str) -> None:
+        self._replace(name, self.frame(query), persisted=False)
+
     def register(self, name: str, table: pa.Table) -> None:
         self._replace(name, self.spark.createDataFrame(table), persisted=False)
 

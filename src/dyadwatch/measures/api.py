@@ -19,7 +19,8 @@ from . import compare as _compare
 from . import contacts as _contacts
 from . import indicators as _indicators
 from . import shifts as _shifts
-from .frame import DYAD_EVENTS, connect, default_taxonomy, materialise_unique_events, period_expr  # noqa: F401
+from .frame import (DYAD_EVENTS, connect, default_taxonomy, has_dyad_index, materialise_unique_events,  # noqa: F401
+                    period_expr)
 
 DEFAULT_SHIFT_INDICATORS = ("events", "share_of_all", "net_cooperation", "goldstein_mean")
 
@@ -66,10 +67,14 @@ def compare(store=None, focal: str = _compare.DEFAULT_FOCAL, partners=_compare.D
     """The focal state's partners side by side, ranked (see measures.compare)."""
     tax = default_taxonomy(taxonomy)
     with _engine(store, engine) as con:
-        # the comparison's scan leaves the partners' rows in `dyad_events`: contacts read those, not the store
-        table = _compare.compare(con, focal, partners, start=start, end=end, source=source, taxonomy=tax)
+        # contacts read each pair's rows from the dyad index where the store has one (a few row groups,
+        # cheaper than keeping all the frame's rows); else the comparison's one scan keeps them in
+        # `dyad_events` and contacts read those, not the store
+        indexed = has_dyad_index(con)
+        table = _compare.compare(con, focal, partners, start=start, end=end, source=source, taxonomy=tax,
+                                 keep_rows=not indexed)
         counts = {p: _contacts.leader_contacts(con, focal, p, start=start, end=end, source=source,
-                                               events=DYAD_EVENTS).num_rows for p in partners}
+                                               events=None if indexed else DYAD_EVENTS).num_rows for p in partners}
         return _compare.with_contacts(table, counts)
 
 

@@ -96,19 +96,21 @@ def trend(points: list[tuple[int, int, int]]) -> float | None:
 
 def compare(con, focal: str = DEFAULT_FOCAL, partners=DEFAULT_PARTNERS, *,
             start: dt.date | None = None, end: dt.date | None = None, source: str | None = None,
-            taxonomy: Taxonomy | str | None = None, contacts: dict[str, int] | None = None) -> pa.Table:
+            taxonomy: Taxonomy | str | None = None, contacts: dict[str, int] | None = None,
+            keep_rows: bool = True) -> pa.Table:
     """One row per partner: volume share, track mix, cooperation balance, leader contacts per year,
     trend (relative change of the monthly share per year, from a least-squares slope), and a rank for
     each of those (1 = highest). Partners without any event are listed with zeros, not dropped.
 
     contacts: leader contacts per partner over the range (computed by the caller from the contacts
-    measure, so this query stays one pass over the frame). `con`: an Engine or a DuckDB connection."""
+    measure, so this query stays one pass over the frame). keep_rows: also keep the partners' event rows
+    in `dyad_events` (frame.materialise_unique_events). `con`: an Engine or a DuckDB connection."""
     tax = default_taxonomy(taxonomy)
     partners = list(dict.fromkeys(partners))
     if focal in partners:
         raise ValueError(f"{focal} cannot be its own partner")
     eng = as_engine(con)
-    materialise_unique_events(eng, tax, focal, partners, start=start, end=end, source=source)
+    materialise_unique_events(eng, tax, focal, partners, keep_rows=keep_rows, start=start, end=end, source=source)
     sql, params = compare_sql(tax, source, start, end)
     rows = {r["partner"]: r for r in eng.sql(sql, params).to_pylist()}
     sql, params = monthly_share_sql(source, start, end)

@@ -341,7 +341,7 @@ def leader_contacts(
     end: dt.date | str | None = None,
     leaders: pa.Table | str | Path | None = None,
     source: str | None = None,
-    events: str = "events",
+    events: str | None = None,
 ) -> pa.Table:
     """Leader-level contacts between countries `a` and `b` (either direction), one row per day and kind.
 
@@ -350,7 +350,8 @@ def leader_contacts(
     ", "), event_ids and urls (the evidence, sorted), events (how many event records), articles (sum of
     their num_articles; null when the source has none). `start` / `end` are inclusive; `leaders` is a
     table from load_leaders() or a path to a leaders file (default: the packaged one); `source` keeps
-    one source (gdelt2, icews, ...); `events` names the relation to read (e.g. the frame's `dyad_events`).
+    one source (gdelt2, icews, ...); `events` names the relation to read (e.g. the frame's `dyad_events`;
+    default: the pair's rows of the store, `frame.pair_events`).
     """
     a, b = country_code(a), country_code(b)  # CodeError (a ValueError) for an unknown code
     if a == b:
@@ -379,11 +380,15 @@ def leader_contacts(
     params += [a, PHONE_PATTERN, CALL_PATTERN, APPEAL_PATTERN]
     tag = uuid.uuid4().hex[:12]
     leaders_name, kinds_name = f"_dw_leaders_{tag}", f"_dw_contact_kinds_{tag}"
+    eng = as_engine(con)
+    if events is None:
+        from .frame import pair_events
+
+        events = pair_events(eng, a, b)
     if not events.isidentifier():
         raise ValueError(f"not a relation name: {events!r}")
     sql = CONTACTS_SQL.format(leaders=leaders_name, kinds=kinds_name, events=events,
                               filters="\n    ".join(filters))
-    eng = as_engine(con)
     eng.register(leaders_name, lead)
     eng.register(kinds_name, CONTACT_KINDS)
     try:

@@ -31,6 +31,8 @@ GOLDSTEIN_SCALE = 1000  # Goldstein values have one decimal (CAMEO) or two at mo
 TONE_SCALE = 1_000_000  # tone to a millionth: far below its meaning, and its sums fit in a BIGINT
 DYAD_EVENTS = "dyad_events"  # the temp table of the frame's event rows
 DYAD_ROWS = "dyad_rows"  # a store's two-country rows by pair (dyadwatch.dyad_index), when defined
+DYAD_INDEX = "dyad_index"  # defined (path, rows) when those rows come from a dyad index
+PAIR_EVENTS = "pair_events"  # the view of one pair's rows in DYAD_ROWS (pair_events())
 _COUNTRY = re.compile(r"^[A-Z]{3}$")
 
 LEADERS_SCHEMA = pa.schema([("country", pa.string()), ("spelling", pa.string()),
@@ -92,6 +94,29 @@ def _lit(code: str) -> str:
     if not _COUNTRY.match(code):
         raise ValueError(f"not a CAMEO country code: {code!r}")
     return f"'{code}'"
+
+
+def has_dyad_rows(con) -> bool:
+    """Whether the engine reads a store's `dyad_rows` (the frame then reads those, one branch a pair)."""
+    return as_engine(con).has_relation(DYAD_ROWS)
+
+
+def has_dyad_index(con) -> bool:
+    """Whether `dyad_rows` comes from a dyad index, so that reading one pair costs a few row groups
+    (without one, each pair's read scans the parts)."""
+    return as_engine(con).has_relation(DYAD_INDEX)
+
+
+def pair_events(con, a: str, b: str) -> str:
+    """The relation to read the a-b pair's event rows from (canonical columns, either direction; still
+    filter on the countries): a view of the pair in `dyad_rows` where a dyad index holds it, else
+    `events`."""
+    if not has_dyad_index(con):
+        return "events"
+    lo, hi = sorted((a, b))
+    as_engine(con).create_temp_view(
+        PAIR_EVENTS, f"SELECT * FROM {DYAD_ROWS} WHERE pair_lo = {_lit(lo)} AND pair_hi = {_lit(hi)}")
+    return PAIR_EVENTS
 
 
 def dyad_rows_sql(taxonomy: Taxonomy, focal: str, partners: list[str], *, start: dt.date | None = None,
@@ -207,7 +232,7 @@ def materialise_unique_events(con, taxonomy: Taxonomy, focal: str, partners: lis
     measures that need rows (leader contacts) rather than unique events; without, they are not kept
     (a measure of unique events only saves writing them). `con`: an Engine or a DuckDB connection."""
     eng = as_engine(con)
-    relation = DYAD_ROWS if eng.has_relation(DYAD_ROWS) else "events"
+    relation = DYAD_ROWS if has_dyad_rows(eng) else "events"
     if keep_rows:
         sql, params = dyad_rows_sql(taxonomy, focal, partners, relation=relation, **filters)
         eng.create_temp_table(DYAD_EVENTS, sql, params)
