@@ -45,6 +45,7 @@ import pyarrow.parquet as pq
 from .codebook import parse_dyad
 from . import dyad_index
 from .ingest import FileResult, expand_paths, md5_of, read_file, reader_init
+from .sources import gdelt_fast
 from .schema import DAILY_TOTALS_SCHEMA, EVENT_COLUMNS, EVENT_SCHEMA
 
 CATALOG_DDL = """
@@ -208,7 +209,7 @@ class Store:
                 known = {r[0] for r in con.execute("SELECT md5 FROM files").fetchall()}
             with ThreadPoolExecutor(max_workers=2) as pool:  # hashing releases the GIL
                 hashing = pool.map(md5_of, files)
-                _warm_up()  # meanwhile
+                _warm_up(sum(f.stat().st_size for f in files))  # meanwhile
                 md5s = list(hashing)
             todo = _new_files(files, md5s, known, report, on_file)
             for batch in _batches(todo, BATCH_FILES, BATCH_BYTES):
@@ -576,10 +577,13 @@ PART_SCHEMA = pa.schema(
 )
 
 
-def _warm_up() -> None:
-    """pyarrow imports its optional companions (pandas when installed, ~0.3 s) on first use: do it once
-    in this process, before the readers are forked, instead of once in each of them."""
+def _warm_up(input_bytes: int) -> None:
+    """pyarrow imports its optional companions (pandas when installed, ~0.3 s) on first use, and the
+    compiled GDELT reader loads its kernels (~1 s): do both once in this process, before the readers
+    are forked, instead of once in each of them (the kernels only for inputs big enough to use them)."""
     pa.array([0])
+    if input_bytes >= gdelt_fast.MIN_BLOCK:
+        gdelt_fast.warm_up()
 
 
 def _read_in_order(args: list[tuple], workers: int) -> Iterator[FileResult]:

@@ -1,0 +1,242 @@
+"""The compiled lane of the GDELT reader: one pass per block finds the lines, the candidate lines of a
+country filter and the event date of every other line, then a second pass tokenises and types the
+candidates straight into Arrow columns (numba; each kernel is compiled once and cached on disk).
+
+It takes only the rows it is sure of: every field in the exact form GDELT writes (digits, a plain
+decimal, a real date) and one of the layout's column counts. Any other line (a stray CR, a hexadecimal
+or out-of-range number, a date that is not one, a wrong column count, an id with leading zeros) is
+handed back to the plain reader in `gdelt.py`, which types and quarantines it as it always did. So the
+result is the plain reader's, row for row (tests/test_gdelt_fast.py checks that on real and mangled
+files); only the time differs.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+
+# what each canonical field is (kinds) and where its value goes (slots in the int, float or string
+# outputs); the GDELT column of each field comes from the layout
+STRING, INT, FLOAT, DATE, ADDED14, ADDED8, EVENT_ID = range(7)
+NO_DATE = -(2**31)  # a line whose SQLDATE cannot be read
+# Blocks smaller than this go to the plain reader: loading the kernels costs ~1 s a process, more than
+# the plain reader spends on a few MB (a 15-minute GDELT 2.0 export holds 10-40 MB)
+MIN_BLOCK = 4 << 20
+INT_RANGE = {"int8": (-128, 127), "int32": (-(2**31), 2**31 - 1), "int64": (-(2**63) + 1, 2**63 - 1)}
+
+
+@dataclass(frozen=True)
+class Field:
+    column: str  # GDELT column
+    canonical: str
+    kind: int
+    arrow: pa.DataType
+
+
+def fields_of(canonical: dict[str, str], numeric: dict[str, tuple], version: int) -> list[Field]:
+    """The canonical fields of a GDELT version, in a fixed order."""
+    out = []
+    for column, name in canonical.items():
+        if column == "GLOBALEVENTID":
+            out.append(Field(column, name, EVENT_ID, pa.int64()))
+        elif column == "SQLDATE":
+            out.append(Field(column, name, DATE, pa.date32()))
+        elif column == "DATEADDED":
+            out.append(Field(column, name, ADDED14 if version == 2 else ADDED8, pa.timestamp("s")))
+        elif column in numeric:
+            typ = numeric[column][0]
+            out.append(Field(column, name, FLOAT if pa.types.is_floating(typ) else INT, typ))
+        else:
+            out.append(Field(column, name, STRING, pa.string()))
+    return out
+
+
+class Plan:
+    """What the kernels need to know of one source: per field its kind, output slot and bounds, and per
+    accepted column count the column of each field (-1: the layout lacks it, so the value is null)."""
+
+    def __init__(self, fields: list[Field], layouts: dict[int, tuple[str, ...]]):
+        self.fields = fields
+        n = len(fields)
+        self.kinds = np.array([f.kind for f in fields], np.int64)
+        self.slots = np.zeros(n, np.int64)
+        self.lo = np.zeros(n, np.int64)
+        self.hi = np.zeros(n, np.int64)
+        counts = {"i": 0, "t": 0}  # numbers and dates; text (strings, and decimals until Arrow converts them)
+        for i, f in enumerate(fields):
+            group = "t" if f.kind in (STRING, FLOAT) else "i"
+            self.slots[i] = counts[group]
+            counts[group] += 1
+            if f.kind in (INT, EVENT_ID):
+                self.lo[i], self.hi[i] = INT_RANGE[str(f.arrow)]
+        self.n_int, self.n_text = counts["i"], counts["t"]
+        self.widths = np.array(sorted(layouts), np.int64)
+        self.columns = np.full((len(self.widths), n), -1, np.int64)
+        for w, width in enumerate(self.widths):
+            names = layouts[int(width)]
+            for i, f in enumerate(fields):
+                if f.column in names:
+                    self.columns[w, i] = names.index(f.column)
+        countries = [i for i, f in enumerate(fields) if f.canonical in ("actor1_country", "actor2_country")]
+        self.country_fields = np.array(countries, np.int64)
+        self.max_columns = int(self.widths.max())
+
+
+def available() -> bool:
+    """Whether the compiled lane is used: numba is installed (a dependency) and DYADWATCH_PLAIN_READER
+    is not set (it makes the plain reader do everything, to compare the two)."""
+    return os.environ.get("DYADWATCH_PLAIN_READER", "") in ("", "0") and _has_numba()
+
+
+@functools.cache
+def _has_numba() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
+def _k():
+    """The kernels module, imported (and its kernels loaded from numba's cache) on first use."""
+    from . import gdelt_kernels
+
+    return gdelt_kernels
+
+
+def codes_array(countries: frozenset[str] | None) -> np.ndarray | None:
+    """The filter's codes as an (n, 3) byte array, or None when the compiled lane cannot search them
+    (it looks for tab-delimited 3-letter codes, as CAMEO country codes are)."""
+    if not countries:
+        return np.zeros((0, 3), np.uint8)
+    raw = [c.encode() for c in sorted(countries)]
+    if any(len(c) != 3 or b"\t" in c or b"\n" in c for c in raw):
+        return None
+    return np.frombuffer(b"".join(raw), np.uint8).reshape(len(raw), 3).copy()
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) the kernels, before reader processes are forked."""
+    if not available():
+        return
+    from .gdelt import GDELT2
+
+    text = b"1\t20200101\t" + b"\t" * 58 + b"x\n"
+    fast_block(memoryview(text), GDELT2.plan, codes_array(frozenset({"RUS"})))
+    fast_block(memoryview(text), GDELT2.plan, codes_array(None))
+
+
+@dataclass
+class FastBlock:
+    n_lines: int
+    starts: np.ndarray
+    stops: np.ndarray
+    rows_read: int
+    columns: dict  # canonical name -> Arrow array, of the kept rows
+    kept_lines: np.ndarray  # 0-based line index of each kept row
+    plain: np.ndarray  # 0-based indices of the lines for the plain reader
+    days: np.ndarray  # day numbers (since 1970) counted here ...
+    counts: np.ndarray  # ... and their counts
+
+
+def fast_block(block, plan: Plan, codes: np.ndarray) -> FastBlock:
+    """One block through the compiled lane (codes: (n, 3) bytes, none = no filter)."""
+    u = np.frombuffer(block, dtype=np.uint8)
+    n = len(u)
+    lines = n // 256 + 64  # GDELT lines are ~400 bytes; if they are shorter, count them and go again
+    while True:
+        w = _work(plan, lines, n)
+        n_lines, kept = _k().read_block(u, n, codes, plan.widths, plan.columns, plan.kinds, plan.slots,
+                                        plan.lo, plan.hi, plan.country_fields, w.starts, w.stops, w.dates,
+                                        w.status, w.ints, w.ivalid, w.base, w.offsets, w.tvalid, w.sbuf)
+        if n_lines >= 0:
+            break
+        lines = int(np.count_nonzero(u == 10)) + 1
+    starts, stops = w.starts[:n_lines].copy(), w.stops[:n_lines].copy()
+    dates, status = w.dates[:n_lines], w.status[:n_lines]
+    ints, ivalid, offsets, tvalid, sbuf, base = w.ints, w.ivalid, w.offsets, w.tvalid, w.sbuf, w.base
+    counted = dates[(status == 1) | (status >= 3)]  # a taken row's SQLDATE reads the same both ways
+    if len(counted):
+        lo = int(counted.min())
+        counts = np.bincount(counted - lo)
+        present = np.flatnonzero(counts)
+        days, day_counts = present + lo, counts[present]
+    else:
+        days, day_counts = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    columns = _columns(sbuf, base, plan, kept, ints, ivalid, offsets, tvalid)
+    return FastBlock(n_lines, starts, stops, int(np.count_nonzero(status)), columns,
+                     np.flatnonzero(status == 4), np.flatnonzero(status == 2), days, day_counts)
+
+
+class _Work:
+    """The kernel's outputs, kept by the process and reused block after block: fresh ones per block
+    cost more in page faults (and zeroed huge pages) than the kernel itself. They only grow, and keep
+    their layout while they do not, so the same pages serve every block. Per line: starts, stops,
+    dates, status; per kept row (column-major): ints, ivalid, offsets, tvalid; and for each text field
+    a region of sbuf (from base[j]) as big as a block, room for that field in every line. Nothing a
+    block returns may refer to them."""
+
+    def __init__(self, plan: Plan, lines: int, size: int):
+        self.lines, self.size, self.plan = lines, size, plan
+        self.starts, self.stops, self.dates = (np.empty(lines, np.int64) for _ in range(3))
+        self.status = np.empty(lines, np.uint8)
+        self.ints = np.empty((plan.n_int, lines), np.int64)
+        self.ivalid = np.empty((plan.n_int, lines), np.uint8)
+        self.offsets = np.empty((plan.n_text, lines + 1), np.int32)
+        self.tvalid = np.empty((plan.n_text, lines), np.uint8)
+        self.sbuf = np.empty(size * plan.n_text, np.uint8)
+        self.base = np.arange(plan.n_text, dtype=np.int64) * size
+
+
+_WORK: _Work | None = None
+
+
+def _work(plan: Plan, lines: int, size: int) -> _Work:
+    global _WORK
+    w = _WORK
+    if w is None or w.plan is not plan or w.lines < lines or w.size < size:
+        if w is not None and w.plan is plan:
+            lines, size = max(lines, w.lines), max(size, w.size)
+        _WORK = None  # free the old arrays first
+        w = _WORK = _Work(plan, lines, max(size, 1))
+    return w
+
+
+def _columns(sbuf, base, plan: Plan, n: int, ints, ivalid, offsets, tvalid) -> dict:
+    """The first n kept rows of `read_block`'s outputs as Arrow arrays, by canonical name."""
+    out = {}
+    for i, f in enumerate(plan.fields):
+        slot = int(plan.slots[i])
+        if f.kind in (STRING, FLOAT):
+            o = offsets[slot, : n + 1].copy()  # copies: the work arrays are reused by the next block
+            data = sbuf[base[slot] : base[slot] + o[-1]].copy()
+            arr = pa.Array.from_buffers(
+                pa.string(), n, [_bitmap(tvalid[slot, :n]), pa.py_buffer(o), pa.py_buffer(data)]
+            )
+            # a decimal's text, checked, is converted by Arrow as in the plain reader
+            out[f.canonical] = arr.cast(pa.float64()) if f.kind == FLOAT else arr
+            continue
+        values, valid = ints[slot, :n], ivalid[slot, :n].astype(bool)
+        mask = None if valid.all() else ~valid
+        if f.kind == DATE:
+            out[f.canonical] = pa.array(values.astype(np.int32), pa.int32(), mask=mask).view(pa.date32())
+        elif f.kind in (ADDED8, ADDED14):
+            out[f.canonical] = pa.array(values.copy(), pa.int64(), mask=mask).view(pa.timestamp("s"))
+        elif f.canonical == "is_root_event":
+            out[f.canonical] = pa.array(values != 0, pa.bool_(), mask=mask)
+        else:
+            out[f.canonical] = pa.array(values.astype(f.arrow.to_pandas_dtype()), f.arrow, mask=mask)
+    return out
+
+
+def _bitmap(valid: np.ndarray):
+    valid = valid.astype(bool)
+    if valid.all():
+        return None
+    return pa.py_buffer(np.packbits(valid, bitorder="little"))
+
+
+def day_array(days: np.ndarray) -> pa.Array:
+    return pa.array(days.astype(np.int32), pa.int32()).view(pa.date32())
