@@ -9,6 +9,8 @@ Every contestant runs in its own process, one after the other, on the same files
                        path (MD5 of every file, parallel readers staging Arrow IPC, de-duplication and
                        partitioned Parquet parts written while the readers run, catalog);
 - `dyadwatch-all`      the same without `--countries` (every row parsed, typed and stored);
+- `dyadwatch-plain`,   the same two with DYADWATCH_PLAIN_READER=1: without the compiled (numba) lane, every
+  `dyadwatch-all-plain` block read by the plain numpy + pyarrow reader (the obvious alternative);
 - `pandas`             per file `pandas.read_csv(<the .zip>, sep="\\t", header=None, dtype=...)`, C engine,
                        then keep rows with Actor1/Actor2CountryCode in the countries and write them to
                        a Parquet file (zstd); sequential (pandas' C parser is single-threaded);
@@ -31,7 +33,7 @@ sharing them: the tree's real footprint), and the largest single-process peak RS
 this script's own memory sampler takes ~0.1. On a shared machine a run with more other load than that is
 slowed by it; rerun it when the machine is quiet.
 
-    python bench/bench_ingest.py --input /tmp/bench-input/5m --breakdown 10
+    python bench/bench_ingest.py --input /tmp/bench-input/5m --breakdown 10 [--plain]
 
 prints instead where the CPU of a filtered ingest goes, per input row: the reader's stages (timed in
 this process over the first N files, as a reader process runs them, best of 3) and the writer's (MD5,
@@ -55,7 +57,8 @@ from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CONTESTANTS = ["dyadwatch", "dyadwatch-all", "pandas", "pandas-pyarrow", "polars"]
+CONTESTANTS = ["dyadwatch", "dyadwatch-plain", "dyadwatch-all", "dyadwatch-all-plain", "pandas", "pandas-pyarrow",
+               "polars"]
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 # GDELT 2.0 export columns, and those that are numbers (everything else is read as text)
@@ -264,8 +267,10 @@ def run_contestant(name: str, a: argparse.Namespace, scratch: Path) -> dict:
         store = scratch / "store"
         cmd = [sys.executable, "-m", "dyadwatch", "ingest", str(a.input), "--store", str(store),
                "--workers", str(a.workers), "--source", "gdelt2"]
-        if name == "dyadwatch":
+        if not name.startswith("dyadwatch-all"):
             cmd += ["--countries", a.countries]
+        if name.endswith("-plain"):
+            env["DYADWATCH_PLAIN_READER"] = "1"
         res = measure(cmd, env)
         if res["exit"] == 0:
             import dyadwatch
@@ -358,14 +363,19 @@ def breakdown(folder: Path, n_files: int, countries: frozenset[str]) -> list[tup
 
         setattr(owner, name, wrapper)
 
+    from dyadwatch.sources import gdelt_fast, gdelt_kernels
+
     stages = [
         (base.InputFile, "read_all", "read the member whole (inflate + CRC)"),
         (base, "_inflate", "  inflate (libdeflate)"),
-        (gdelt.GdeltSource, "_scan_block", "scan blocks"),
-        (gdelt, "_valid_utf8", "  UTF-8 check"),
+        (gdelt_fast, "fast_block", "compiled lane, per block"),
+        (gdelt_kernels, "read_block", "  one pass: lines, codes, dates, the rows taken"),
+        (gdelt_fast, "_columns", "  Arrow columns of the kept rows"),
+        (gdelt, "_valid_utf8", "UTF-8 check of each block"),
+        (gdelt.GdeltSource, "_scan_block", "plain reader: scan blocks"),
         (gdelt, "_candidates", "  candidate lines (memmem)"),
         (gdelt, "_count_event_dates", "  totals of the other lines"),
-        (gdelt.GdeltSource, "_parse_lines", "parse the candidates"),
+        (gdelt.GdeltSource, "_parse_lines", "plain reader: parse the candidates (lines the lane hands over)"),
         (gdelt, "_read_text", "  pyarrow CSV"),
         (gdelt.GdeltSource, "_to_canonical", "  types, checks, filter"),
         (gdelt, "daily_totals", "per-day totals tables"),
@@ -374,7 +384,7 @@ def breakdown(folder: Path, n_files: int, countries: frozenset[str]) -> list[tup
         timed(owner, name, label)
     files = input_files(folder)[:n_files]
     reader_init()
-    dw_store._warm_up()
+    dw_store._warm_up(1 << 40)
     with tempfile.TemporaryDirectory(prefix="dyadwatch-breakdown-") as tmp:
         read_file(str(files[0]), "warm", tmp, countries, "gdelt2")  # imports (polars) not counted
         best = None
@@ -420,12 +430,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--breakdown", type=int, metavar="N",
                     help="instead: CPU per stage of a filtered ingest of the first N files")
+    ap.add_argument("--plain", action="store_true", help="with --breakdown: without the compiled lane")
     ap.add_argument("--scratch", help=argparse.SUPPRESS)
     ap.add_argument("--run", help=argparse.SUPPRESS)  # internal: run one pandas/polars contestant
     a = ap.parse_args(argv)
     if a.run:
         return child_main(a)
     if a.breakdown:
+        if a.plain:
+            os.environ["DYADWATCH_PLAIN_READER"] = "1"
         rows = breakdown(a.input, a.breakdown, frozenset(a.countries.split(",")))
         print("| stage | CPU s per million input rows |\n| --- | ---: |")
         for label, seconds in rows:

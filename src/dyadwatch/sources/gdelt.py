@@ -2,7 +2,11 @@
 1979-2013 backfile rows have 57, without SOURCEURL, and may share a file with 58-column rows).
 
 Files are tab-separated, unquoted, no header, plain or zipped. A file up to `WHOLE_LIMIT` is read whole
-(a zip member inflated in one call), a bigger one streamed; either way it is cut in blocks and, per block:
+(a zip member inflated in one call), a bigger one streamed; either way it is cut in blocks. A block of
+valid UTF-8 of at least `gdelt_fast.MIN_BLOCK` bytes (any real export) goes through the compiled lane
+(`gdelt_fast.py`), which does steps 1-4 below in one pass for the rows in the exact form GDELT writes
+and hands every other line to the plain reader; the result is the plain reader's, row for row. The
+plain reader, per block:
 
 1. find line boundaries with numpy and drop blank lines;
 2. quarantine lines that are not valid UTF-8 (only lines holding a byte >= 0x80 are checked);

@@ -1,6 +1,8 @@
-"""The compiled lane of the GDELT reader: one pass per block finds the lines, the candidate lines of a
-country filter and the event date of every other line, then a second pass tokenises and types the
-candidates straight into Arrow columns (numba; each kernel is compiled once and cached on disk).
+"""The compiled lane of the GDELT reader: one pass over a block finds its lines, reads every line's
+event date for the per-day totals, picks the candidate lines of a country filter (a tab-delimited code
+anywhere in the line, as the plain reader does), and tokenises and types each candidate (every line
+without a filter) while it is still in cache, straight into Arrow columns. The kernel is numba
+(`gdelt_kernels.py`), compiled once and cached on disk; blocks under `MIN_BLOCK` skip it.
 
 It takes only the rows it is sure of: every field in the exact form GDELT writes (digits, a plain
 decimal, a real date) and one of the layout's column counts. Any other line (a stray CR, a hexadecimal
@@ -21,8 +23,8 @@ import numpy as np
 import pyarrow as pa
 
 
-# what each canonical field is (kinds) and where its value goes (slots in the int, float or string
-# outputs); the GDELT column of each field comes from the layout
+# what each canonical field is (its kind says how it is checked and where its value goes: numbers and
+# dates to the integer outputs, strings and decimals to the text outputs)
 STRING, INT, FLOAT, DATE, ADDED14, ADDED8, EVENT_ID = range(7)
 NO_DATE = -(2**31)  # a line whose SQLDATE cannot be read
 # Blocks smaller than this go to the plain reader: loading the kernels costs ~1 s a process, more than
@@ -85,7 +87,6 @@ class Plan:
                     self.columns[w, i] = names.index(f.column)
         countries = [i for i, f in enumerate(fields) if f.canonical in ("actor1_country", "actor2_country")]
         self.country_fields = np.array(countries, np.int64)
-        self.max_columns = int(self.widths.max())
 
 
 def available() -> bool:
