@@ -38,7 +38,6 @@ dyadwatch contestants; `--explain` prints EXPLAIN ANALYZE of the frame and of th
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import platform
@@ -113,12 +112,12 @@ def run_dyadwatch(kind: str, store_dir: str, repeat: int, dump: str | None) -> d
             t2 = time.perf_counter()
             names = ["all", *(c.name for c in tax.tracks)]
             sql, params = ind.indicators_sql(tax, FOCAL, PARTNER, "month", names, ["all"], None, None, None)
-            res = con.sql(sql, params=params).to_arrow_table()
+            con.sql(sql, params=params).to_arrow_table()  # timed: the result itself is not needed
         else:
             materialise_unique_events(con, tax, FOCAL, PARTNERS, keep_rows=not has_dyad_index(con))
             t2 = time.perf_counter()
             sql, params = cmp.compare_sql(tax, None, None, None)
-            res = con.sql(sql, params=params).to_arrow_table()
+            con.sql(sql, params=params).to_arrow_table()  # timed: the result itself is not needed
         t3 = time.perf_counter()
         out["frame_rows"] = con.execute("SELECT count(*) FROM unique_events").fetchall()[0][0]
         out["dyad_records"] = con.execute("SELECT sum(records) FROM unique_events").fetchall()[0][0]

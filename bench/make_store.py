@@ -48,7 +48,6 @@ import csv
 import datetime as dt
 import hashlib
 import os
-import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -158,7 +157,6 @@ class Vocab:
         self.countries = list(TOP_COUNTRIES) + list(REGIONS) + tail
         self.country_p = np.concatenate([w_top, w_tail / w_tail.sum() * TAIL_MASS])
         self.cidx = {c: i for i, c in enumerate(self.countries)}
-        nc = len(self.countries)
         self.roles = list(ROLES)
         rp = np.array(list(ROLES.values()), float)
         self.role_p = rp / rp.sum()

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
+
+from dyadwatch.sources.base import InputError, InputFile
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -10,6 +14,22 @@ KARABAKH = SHARED / "gdelt" / "v2-2020-11-karabakh"
 GEORGIA = SHARED / "gdelt" / "v1-georgia-2011-2013"
 RAW = SHARED / "gdelt" / "samples-raw"
 ICEWS = SHARED / "icews"
+
+
+def read_outcome(source, path: Path, countries):
+    """Everything a read of one file yields, in order: (events, [(line, reason, raw)], {day: events},
+    rows read); or the one-line error."""
+    try:
+        chunks = list(source.read(InputFile(path), countries))
+    except InputError as exc:
+        return str(exc)
+    events = pa.concat_tables([c.events for c in chunks])
+    rejects = [(r.line, r.reason, r.raw) for c in chunks for r in c.rejects]
+    totals = Counter()
+    for c in chunks:
+        for day, n in zip(c.totals["day"].to_pylist(), c.totals["events"].to_pylist()):
+            totals[day] += n
+    return events, rejects, totals, sum(c.rows_read for c in chunks)
 
 
 @pytest.fixture

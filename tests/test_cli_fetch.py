@@ -5,9 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
-import shutil
 import threading
-from pathlib import Path
 
 import pytest
 

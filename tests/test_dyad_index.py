@@ -138,7 +138,6 @@ def test_an_empty_store_compacts_without_an_index(store_dir):
 def test_measures_and_events_read_the_index_and_give_the_same_answers(store_dir, tmp_path):
     """The same store with and without its index: identical indicators, comparison and dyad events,
     and with the index the frame's scan reads the index file (EXPLAIN names it)."""
-    import shutil
 
     from dyadwatch.measures import api
     from dyadwatch.measures.frame import DYAD_ROWS, default_taxonomy, dyad_rows_sql

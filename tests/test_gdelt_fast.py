@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 import zipfile
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +21,11 @@ from hypothesis import strategies as st
 
 import dyadwatch.sources.gdelt as gdelt
 from dyadwatch.sources import gdelt_fast
-from dyadwatch.sources.base import InputError, InputFile
+from dyadwatch.sources.base import InputFile
 from dyadwatch.sources.gdelt import GDELT1, GDELT2
 from dyadwatch.store import Store
 
-from conftest import GEORGIA, KARABAKH, RAW
+from conftest import GEORGIA, KARABAKH, RAW, read_outcome
 
 RT = frozenset({"RUS", "TUR"})
 SAMPLE = (RAW / "events.csv").read_bytes().split(b"\n")[:-1]  # 100 real GDELT 2.0 rows
@@ -42,21 +41,13 @@ def every_block(monkeypatch):
 
 
 def outcome(source, path: Path, countries, plain: bool, monkeypatch):
-    """Everything a read yields, in order; or the one-line error."""
+    """What a read yields (conftest.read_outcome), with or without the lane; totals without zeros."""
     monkeypatch.setenv("DYADWATCH_PLAIN_READER", "1" if plain else "0")
     try:
-        chunks = list(source.read(InputFile(path), countries))
-    except InputError as exc:
-        return str(exc)
+        out = read_outcome(source, path, countries)
     finally:
         monkeypatch.delenv("DYADWATCH_PLAIN_READER")
-    events = pa.concat_tables([c.events for c in chunks])
-    rejects = [(r.line, r.reason, r.raw) for c in chunks for r in c.rejects]
-    totals = Counter()
-    for c in chunks:
-        for day, n in zip(c.totals["day"].to_pylist(), c.totals["events"].to_pylist()):
-            totals[day] += n
-    return events, rejects, +totals, sum(c.rows_read for c in chunks)
+    return out if isinstance(out, str) else (out[0], out[1], +out[2], out[3])
 
 
 def assert_same(source, path: Path, countries, monkeypatch):

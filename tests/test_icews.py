@@ -14,7 +14,6 @@ from importlib import resources
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 
 from dyadwatch.schema import EVENT_SCHEMA

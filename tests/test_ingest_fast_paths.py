@@ -16,7 +16,6 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,25 +28,11 @@ from dyadwatch.sources.gdelt import GDELT1, GDELT2
 from dyadwatch.store import Store
 
 from conftest import GEORGIA, KARABAKH, RAW
+from conftest import read_outcome as outcome
 
 RT = frozenset({"RUS", "TUR"})
 MANY = frozenset({"RUS", "TUR", "GEO", "ARM", "AZE", "IRN", "USA", "UKR"})  # more codes than memmem takes
 SAMPLE = (RAW / "events.csv").read_bytes().split(b"\n")[:-1]  # 100 real GDELT 2.0 rows
-
-
-def outcome(source, path: Path, countries):
-    """Everything a read yields, in order; or the one-line error."""
-    try:
-        chunks = list(source.read(InputFile(path), countries))
-    except InputError as exc:
-        return str(exc)
-    events = pa.concat_tables([c.events for c in chunks])
-    rejects = [(r.line, r.reason, r.raw) for c in chunks for r in c.rejects]
-    totals = Counter()
-    for c in chunks:
-        for day, n in zip(c.totals["day"].to_pylist(), c.totals["events"].to_pylist()):
-            totals[day] += n
-    return events, rejects, totals, sum(c.rows_read for c in chunks)
 
 
 def same(a, b) -> bool:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import zipfile
 from collections import Counter
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
 import dyadwatch

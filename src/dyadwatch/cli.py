@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-import time
 from importlib import resources
 from pathlib import Path
 from typing import Optional
