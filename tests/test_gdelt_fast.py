@@ -220,3 +220,21 @@ def test_work_arrays_are_not_shared_with_what_a_block_returns():
     gdelt_fast.fast_block(memoryview(other), GDELT2.plan, codes)
     assert pa.table(before).equals(snapshot)
     assert np.array_equal(first.starts[:2], [0, len(SAMPLE[0]) + 1])
+
+
+def test_without_loadable_kernels_the_plain_reader_does_everything(monkeypatch):
+    """numba that cannot load its kernels (no writable cache folder, say): one warning, same result."""
+    path = sorted(KARABAKH.iterdir())[0]
+    expected = outcome(GDELT2, path, RT, True, monkeypatch)
+
+    def broken():
+        raise RuntimeError("cannot cache function 'read_block': no locator available")
+
+    monkeypatch.setattr(gdelt_fast, "_k", broken)
+    gdelt_fast.ready.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="compiled GDELT reader is not available"):
+            got = outcome(GDELT2, path, RT, False, monkeypatch)
+    finally:
+        gdelt_fast.ready.cache_clear()
+    assert got[0].equals(expected[0]) and got[1:] == expected[1:]

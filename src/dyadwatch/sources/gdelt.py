@@ -144,7 +144,8 @@ class GdeltSource:
         with contextlib.nullcontext() if text is not None else file.open() as stream:
             blocks = _slices(text, BLOCK_SIZE) if text is not None else _blocks(stream, BLOCK_SIZE)
             for block in blocks:
-                if codes is not None and len(block) >= gdelt_fast.MIN_BLOCK and _valid_utf8(block):
+                if (codes is not None and len(block) >= gdelt_fast.MIN_BLOCK and gdelt_fast.ready()
+                        and _valid_utf8(block)):
                     # the usual block of a GDELT export: the compiled lane
                     if pending or held:
                         parsed = self._parse_pending(pending, file.name, countries) if pending else None

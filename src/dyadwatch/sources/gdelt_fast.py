@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,7 +91,7 @@ class Plan:
 
 
 def available() -> bool:
-    """Whether the compiled lane is used: numba is installed (a dependency) and DYADWATCH_PLAIN_READER
+    """Whether the compiled lane may be used: numba is installed (a dependency) and DYADWATCH_PLAIN_READER
     is not set (it makes the plain reader do everything, to compare the two)."""
     return os.environ.get("DYADWATCH_PLAIN_READER", "") in ("", "0") and _has_numba()
 
@@ -98,6 +99,20 @@ def available() -> bool:
 @functools.cache
 def _has_numba() -> bool:
     return importlib.util.find_spec("numba") is not None
+
+
+@functools.cache
+def ready() -> bool:
+    """Whether the kernels load (numba compiles them on first use, then reads its disk cache). If they
+    cannot (say numba finds no writable cache folder), the plain reader does everything: the same
+    result, slower, and one warning."""
+    try:
+        _k()
+    except Exception as exc:  # noqa: BLE001 - any failure of numba means: no lane
+        warnings.warn(f"dyadwatch: the compiled GDELT reader is not available ({exc}); using the plain one",
+                      RuntimeWarning, stacklevel=2)
+        return False
+    return True
 
 
 def _k():
@@ -120,7 +135,7 @@ def codes_array(countries: frozenset[str] | None) -> np.ndarray | None:
 
 def warm_up() -> None:
     """Compile (or load from numba's cache) the kernels, before reader processes are forked."""
-    if not available():
+    if not available() or not ready():
         return
     from .gdelt import GDELT2
 
