@@ -303,7 +303,7 @@ def machine() -> dict:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     versions = {}
-    for pkg in ["dyadwatch", "pyarrow", "numpy", "duckdb", "isal", "pandas", "polars"]:
+    for pkg in ["dyadwatch", "pyarrow", "numpy", "numba", "duckdb", "isal", "pandas", "polars"]:
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -483,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\n{sum(1 for _ in files)} files, {info['input']['zipped_mb']:,} MB zipped; {info['usable_cpus']} cpus "
         f"({info['cpu']}), {info['memory_gib']} GiB; Python {info['python']}, pyarrow {c['pyarrow']}, "
-        f"duckdb {c['duckdb']}, isal {c['isal']}, pandas {c['pandas']}, polars {c['polars']}\n"
+        f"duckdb {c['duckdb']}, isal {c['isal']}, numba {c['numba']}, pandas {c['pandas']}, polars {c['polars']}\n"
     )
     print(table)
     if a.json:

@@ -139,16 +139,14 @@ def warm_up() -> None:
         return
     from .gdelt import GDELT2
 
-    text = b"1\t20200101\t" + b"\t" * 58 + b"x\n"
+    text = b"1\t20200101\t" + b"\t" * 58 + b"x\n"  # any block: the kernel has one signature
     fast_block(memoryview(text), GDELT2.plan, codes_array(frozenset({"RUS"})))
-    fast_block(memoryview(text), GDELT2.plan, codes_array(None))
 
 
 @dataclass
 class FastBlock:
     n_lines: int
-    starts: np.ndarray
-    stops: np.ndarray
+    starts: np.ndarray  # where each line starts (the plain reader's lines are cut from them)
     rows_read: int
     columns: dict  # canonical name -> Arrow array, of the kept rows
     kept_lines: np.ndarray  # 0-based line index of each kept row
@@ -170,7 +168,7 @@ def fast_block(block, plan: Plan, codes: np.ndarray) -> FastBlock:
         if n_lines >= 0:
             break
         lines = int(np.count_nonzero(u == 10)) + 1
-    starts, stops = w.starts[:n_lines].copy(), w.stops[:n_lines].copy()
+    starts = w.starts[:n_lines].copy()
     dates, status = w.dates[:n_lines], w.status[:n_lines]
     ints, ivalid, offsets, tvalid, sbuf, base = w.ints, w.ivalid, w.offsets, w.tvalid, w.sbuf, w.base
     counted = dates[(status == 1) | (status >= 3)]  # a taken row's SQLDATE reads the same both ways
@@ -182,7 +180,7 @@ def fast_block(block, plan: Plan, codes: np.ndarray) -> FastBlock:
     else:
         days, day_counts = np.zeros(0, np.int64), np.zeros(0, np.int64)
     columns = _columns(sbuf, base, plan, kept, ints, ivalid, offsets, tvalid)
-    return FastBlock(n_lines, starts, stops, int(np.count_nonzero(status)), columns,
+    return FastBlock(n_lines, starts, int(np.count_nonzero(status)), columns,
                      np.flatnonzero(status == 4), np.flatnonzero(status == 2), days, day_counts)
 
 
