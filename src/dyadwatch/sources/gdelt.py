@@ -140,8 +140,10 @@ class GdeltSource:
         pending: list[tuple[pa.Array, np.ndarray]] = []
         pending_bytes = 0
         held: list[Reject] = []
-        text = file.read_all(WHOLE_LIMIT)  # a 15-minute export is tens of MB: inflate it in one call
-        with contextlib.nullcontext() if text is not None else file.open() as stream:
+        with contextlib.ExitStack() as stack:
+            # a 15-minute export is tens of MB: inflate it in one call, into reused memory
+            text = stack.enter_context(file.whole(WHOLE_LIMIT))
+            stream = stack.enter_context(file.open()) if text is None else None
             blocks = _slices(text, BLOCK_SIZE) if text is not None else _blocks(stream, BLOCK_SIZE)
             for block in blocks:
                 if (codes is not None and len(block) >= gdelt_fast.MIN_BLOCK and gdelt_fast.ready()
@@ -174,6 +176,7 @@ class GdeltSource:
                 if not pending:
                     rejects, held = held, []
                 yield self._chunk(scan, parsed, rejects)
+            block = scan = None  # views of the text: released, its memory can serve the next file
         if pending or held:
             parsed = self._parse_pending(pending, file.name, countries) if pending else None
             yield self._chunk(None, parsed, held)
@@ -599,12 +602,15 @@ def _fill(stream, into: memoryview) -> int:
     return got
 
 
-def _slices(text: bytes, size: int) -> Iterator[memoryview]:
+def _slices(text: bytes | memoryview, size: int) -> Iterator[memoryview]:
     """Whole lines of `text`, about `size` bytes at a time, without a UTF-8 BOM opening it: the same
-    blocks `_blocks` cuts from a stream, without copying."""
+    blocks `_blocks` cuts from a stream, without copying. A memoryview must start its object's bytes
+    (as `InputFile.whole` gives), whose find methods are used up to its length."""
     view = memoryview(text)
     end = len(text)
-    lo = len(BOM) if text[: len(BOM)] == BOM else 0
+    if isinstance(text, memoryview):
+        text = text.obj
+    lo = len(BOM) if view[: len(BOM)] == BOM else 0
     while lo < end:
         hi = lo + size
         if hi >= end:
@@ -612,7 +618,7 @@ def _slices(text: bytes, size: int) -> Iterator[memoryview]:
         else:
             cut = text.rfind(b"\n", lo, hi)
             if cut < 0:  # a line longer than `size`: the block is that line
-                cut = text.find(b"\n", hi)
+                cut = text.find(b"\n", hi, end)
             hi = end if cut < 0 else cut + 1
         yield view[lo:hi]
         lo = hi

@@ -1,0 +1,112 @@
+"""Reading a zip member whole into reused memory: libdeflate's one-call inflate and its CRC-32.
+
+A fresh bytes object per member costs more than it looks: the kernel zeroes and maps every page of it
+(tens of MB per export file), and that was about a third of the inflate's time. So the compressed bytes
+and the text go into process-level buffers that are handed back after use and reused for the next
+file. A buffer is reused only when nothing still refers to it (bytearray refuses to resize while any
+view of it is alive, and that is the check), so a caller that keeps a view never sees it overwritten.
+
+libdeflate is called through ctypes on the library the `deflate` package ships (it exports libdeflate's
+C API). Without it, `available()` is False and the caller inflates as before.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+
+_lock = threading.Lock()
+_pool: list[bytearray] = []
+_POOL_MAX = 2  # a reader's compressed bytes and text
+
+
+class _Lib:
+    def __init__(self) -> None:
+        import deflate._deflate as ext
+
+        lib = ctypes.CDLL(ext.__file__)
+        lib.libdeflate_alloc_decompressor.restype = ctypes.c_void_p
+        lib.libdeflate_alloc_decompressor.argtypes = []
+        lib.libdeflate_free_decompressor.restype = None
+        lib.libdeflate_free_decompressor.argtypes = [ctypes.c_void_p]
+        lib.libdeflate_deflate_decompress.restype = ctypes.c_int
+        lib.libdeflate_deflate_decompress.argtypes = [
+            ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t,
+            ctypes.POINTER(ctypes.c_size_t),
+        ]
+        lib.libdeflate_crc32.restype = ctypes.c_uint32
+        lib.libdeflate_crc32.argtypes = [ctypes.c_uint32, ctypes.c_void_p, ctypes.c_size_t]
+        self.lib = lib
+
+
+_LIB: _Lib | None = None
+_LOADED = False
+
+
+def _lib() -> _Lib | None:
+    global _LIB, _LOADED
+    if not _LOADED:
+        try:
+            _LIB = _Lib()
+        except (ImportError, OSError, AttributeError):
+            _LIB = None
+        _LOADED = True
+    return _LIB
+
+
+def available() -> bool:
+    return _lib() is not None
+
+
+def take(size: int) -> bytearray:
+    """A buffer of at least `size` bytes, reused when one is free."""
+    with _lock:
+        fits = [b for b in _pool if len(b) >= size]
+        if fits:
+            buf = min(fits, key=len)
+            _pool.remove(buf)
+            return buf
+        if _pool:  # too small for this file: it makes room for the new one instead of adding to it
+            _pool.remove(max(_pool, key=len))
+    # a little headroom, so that files of about the same size share one buffer
+    return bytearray(max(size + (size >> 3), 1 << 20))
+
+
+def give_back(buf: bytearray) -> None:
+    """Return a buffer for reuse, unless something still refers to it (then it is simply dropped)."""
+    try:
+        buf.append(0)  # raises BufferError while a view of it is alive
+        buf.pop()
+    except BufferError:
+        return
+    with _lock:
+        _pool.append(buf)
+        if len(_pool) > _POOL_MAX:
+            _pool.remove(min(_pool, key=len))
+
+
+def _address(buf: bytearray) -> int:
+    return ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))
+
+
+class Corrupt(Exception):
+    """The compressed data does not inflate to the expected size."""
+
+
+def inflate(data: bytearray, n_in: int, out: bytearray, size: int) -> None:
+    """Inflate the raw-deflate bytes data[:n_in] into out[:size], which must be exactly `size` long."""
+    lib = _lib().lib
+    d = lib.libdeflate_alloc_decompressor()
+    if not d:
+        raise MemoryError("libdeflate: cannot allocate a decompressor")
+    actual = ctypes.c_size_t(0)
+    try:
+        rc = lib.libdeflate_deflate_decompress(d, _address(data), n_in, _address(out), size, ctypes.byref(actual))
+    finally:
+        lib.libdeflate_free_decompressor(d)
+    if rc != 0 or actual.value != size:
+        raise Corrupt(f"libdeflate result {rc}, {actual.value} of {size} bytes")
+
+
+def crc32(buf: bytearray, n: int) -> int:
+    return int(_lib().lib.libdeflate_crc32(0, _address(buf), n))
