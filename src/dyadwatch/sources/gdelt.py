@@ -40,7 +40,7 @@ from . import gdelt_fast
 from .base import Chunk, InputError, InputFile, Reject, conform, daily_totals
 
 BLOCK_SIZE = 16 << 20  # bytes of decompressed text per block: bounds memory, amortises overhead
-WHOLE_LIMIT = 64 << 20  # members (and plain files) up to this size are read whole, bigger ones streamed
+WHOLE_LIMIT = 128 << 20  # members (and plain files) up to this size are read whole, bigger ones streamed
 MAX_RAW = 2000  # characters of a quarantined line we keep
 BOM = b"\xef\xbb\xbf"  # UTF-8 byte order mark
 
@@ -489,7 +489,7 @@ def _has_x(values: pa.Array) -> bool:
 def _cast_each(values: pa.Array, typ: pa.DataType) -> pa.Array:
     """One value at a time (only when a block holds an out-of-range number): null where it does not fit."""
     if pa.types.is_integer(typ):
-        info = np.iinfo(typ.to_pandas_dtype())
+        info = np.iinfo(np.dtype(str(typ)))
         convert = lambda v: int(v) if info.min <= int(v) <= info.max else None  # noqa: E731
     else:
         convert = float
@@ -611,6 +611,8 @@ def _slices(text: bytes | memoryview, size: int) -> Iterator[memoryview]:
     if isinstance(text, memoryview):
         text = text.obj
     lo = len(BOM) if view[: len(BOM)] == BOM else 0
+    # blocks of about equal size: no small last block (the compiled lane skips blocks under 4 MB)
+    size = -(-(end - lo) // max(1, -(-(end - lo) // size))) if end > lo else size
     while lo < end:
         hi = lo + size
         if hi >= end:
