@@ -815,14 +815,12 @@ class _PartWriter:
         key = sources.indices.to_numpy(zero_copy_only=False).astype(np.int64) * 1_000_000 + year * 100 + month
         table = table.select([f.name for f in PART_SCHEMA]).cast(PART_SCHEMA)
         names = sources.dictionary.to_pylist()
-        order = np.argsort(key, kind="stable")
-        sorted_key = key[order]
-        bounds = np.flatnonzero(np.diff(sorted_key)) + 1
-        for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(key)]):
-            u = int(sorted_key[lo])
+        keys = np.unique(key)
+        for u in keys.tolist():
             k = (names[u // 1_000_000], (u % 1_000_000) // 100, u % 100)
-            # a partition's own copy of its rows (a slice would keep the whole batch alive while buffered)
-            part = table if hi - lo == len(key) else table.take(order[lo:hi])
+            # a partition's own copy of its rows (a slice would keep the whole batch alive while buffered);
+            # a filter copies chunk by chunk, where a take of the staged files' chunked table is slower
+            part = table if len(keys) == 1 else table.filter(pa.array(key == u))
             self.pending.setdefault(k, []).append(part)
             self.rows[k] = self.rows.get(k, 0) + part.num_rows
             self.buffered += part.num_rows
