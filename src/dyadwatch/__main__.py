@@ -1,4 +1,4 @@
-from .cli import app
+from .cli import main
 
 if __name__ == "__main__":  # a multiprocessing child that imports this module must not rerun the CLI
-    app(prog_name="dyadwatch")
+    main()

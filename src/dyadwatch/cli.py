@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from importlib import resources
 from pathlib import Path
@@ -382,5 +383,21 @@ from . import cli_claims  # noqa: E402,F401
 from . import cli_synth  # noqa: E402,F401  (registers synth)
 
 
-def main() -> None:  # pragma: no cover
-    app()
+def main() -> None:
+    """The console entry point. After the command, the process leaves without tearing the interpreter
+    down: freeing numba's, Arrow's and DuckDB's state took ~0.4 s after every ingest. Output is flushed
+    first, and nothing needs closing by then (commands close their catalogs and files on return, and
+    join their worker processes). A crash still ends the usual way, with its traceback."""
+    try:
+        app(prog_name="dyadwatch")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            code = 0
+        elif not isinstance(code, int):
+            print(code, file=sys.stderr)
+            code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
