@@ -222,19 +222,39 @@ def test_work_arrays_are_not_shared_with_what_a_block_returns():
     assert np.array_equal(first.starts[:2], [0, len(SAMPLE[0]) + 1])
 
 
-def test_without_loadable_kernels_the_plain_reader_does_everything(monkeypatch):
-    """numba that cannot load its kernels (no writable cache folder, say): one warning, same result."""
+@pytest.fixture
+def fresh_kernel(monkeypatch, tmp_path):
+    """An empty kernel cache folder, and no kernel loaded yet (restored after the test)."""
+    monkeypatch.setenv("DYADWATCH_CACHE", str(tmp_path / "cache"))
+    gdelt_fast._kernel.cache_clear()
+    gdelt_fast.ready.cache_clear()
+    yield tmp_path / "cache"
+    gdelt_fast._kernel.cache_clear()
+    gdelt_fast.ready.cache_clear()
+
+
+def test_the_kernel_is_built_once_into_the_cache_folder(fresh_kernel, monkeypatch):
     path = sorted(KARABAKH.iterdir())[0]
     expected = outcome(GDELT2, path, RT, True, monkeypatch)
-
-    def broken():
-        raise RuntimeError("cannot cache function 'read_block': no locator available")
-
-    monkeypatch.setattr(gdelt_fast, "_k", broken)
-    gdelt_fast.ready.cache_clear()
-    try:
-        with pytest.warns(RuntimeWarning, match="compiled GDELT reader is not available"):
-            got = outcome(GDELT2, path, RT, False, monkeypatch)
-    finally:
-        gdelt_fast.ready.cache_clear()
+    assert gdelt_fast.ready()
+    built = sorted(fresh_kernel.iterdir())
+    assert len(built) == 1 and built[0].name.startswith("gdelt_lane-") and built[0].suffix == ".so"
+    stamp = built[0].stat().st_mtime_ns
+    got = outcome(GDELT2, path, RT, False, monkeypatch)
     assert got[0].equals(expected[0]) and got[1:] == expected[1:]
+    # a new process finds it there: no second build
+    gdelt_fast._kernel.cache_clear()
+    gdelt_fast._kernel()
+    assert sorted(fresh_kernel.iterdir()) == built and built[0].stat().st_mtime_ns == stamp
+
+
+@pytest.mark.parametrize("cc", ["false", "/nonexistent/cc"], ids=["compiler-fails", "no-compiler"])
+def test_without_a_kernel_the_plain_reader_does_everything(fresh_kernel, monkeypatch, cc):
+    """No C compiler, or one that fails: one warning, the same result, and nothing left in the cache."""
+    path = sorted(KARABAKH.iterdir())[0]
+    expected = outcome(GDELT2, path, RT, True, monkeypatch)
+    monkeypatch.setenv("CC", cc)
+    with pytest.warns(RuntimeWarning, match="compiled GDELT reader is not available"):
+        got = outcome(GDELT2, path, RT, False, monkeypatch)
+    assert got[0].equals(expected[0]) and got[1:] == expected[1:]
+    assert not fresh_kernel.exists() or not any(fresh_kernel.iterdir())

@@ -1,8 +1,9 @@
 """The compiled lane of the GDELT reader: one pass over a block finds its lines, reads every line's
 event date for the per-day totals, picks the candidate lines of a country filter (a tab-delimited code
 anywhere in the line, as the plain reader does), and tokenises and types each candidate (every line
-without a filter) while it is still in cache, straight into Arrow columns. The kernel is numba
-(`gdelt_kernels.py`), compiled once and cached on disk; blocks under `MIN_BLOCK` skip it.
+without a filter) while it is still in cache, straight into Arrow columns. The kernel is C
+(`gdelt_lane.c`), built with the system's C compiler on first use, kept in `cache_dir()` and loaded
+with ctypes; blocks under `MIN_BLOCK` skip it.
 
 It takes only the rows it is sure of: every field in the exact form GDELT writes (digits, a plain
 decimal, a real date) and one of the layout's column counts. Any other line (a stray CR, a hexadecimal
@@ -14,12 +15,16 @@ files); only the time differs.
 
 from __future__ import annotations
 
+import ctypes
 import functools
-import importlib.util
-import sys
+import hashlib
 import os
+import platform
+import shutil
+import subprocess
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -29,9 +34,9 @@ import pyarrow as pa
 # dates to the integer outputs, strings and decimals to the text outputs)
 STRING, INT, FLOAT, DATE, ADDED14, ADDED8, EVENT_ID = range(7)
 NO_DATE = -(2**31)  # a line whose SQLDATE cannot be read
-# Blocks smaller than this go to the plain reader: loading the kernels costs ~1 s a process, more than
-# the plain reader spends on a few MB (a 15-minute GDELT 2.0 export holds 10-40 MB)
-MIN_BLOCK = 4 << 20
+# Blocks smaller than this go to the plain reader: below it the lane's fixed cost per block (the
+# Arrow columns of ~60 fields) is not worth paying (a 15-minute GDELT 2.0 export holds 10-40 MB)
+MIN_BLOCK = 64 << 10
 INT_RANGE = {"int8": (-128, 127), "int32": (-(2**31), 2**31 - 1), "int64": (-(2**63) + 1, 2**63 - 1)}
 
 
@@ -92,43 +97,68 @@ class Plan:
 
 
 def available() -> bool:
-    """Whether the compiled lane may be used: numba is installed (a dependency) and DYADWATCH_PLAIN_READER
-    is not set (it makes the plain reader do everything, to compare the two)."""
-    return os.environ.get("DYADWATCH_PLAIN_READER", "") in ("", "0") and _has_numba()
-
-
-@functools.cache
-def _has_numba() -> bool:
-    return importlib.util.find_spec("numba") is not None
+    """Whether the compiled lane may be used: DYADWATCH_PLAIN_READER is not set (it makes the plain
+    reader do everything, to compare the two). Whether the kernel builds is `ready()`."""
+    return os.environ.get("DYADWATCH_PLAIN_READER", "") in ("", "0")
 
 
 @functools.cache
 def ready() -> bool:
-    """Whether the kernels load (numba compiles them on first use, then reads its disk cache). If they
-    cannot (say numba finds no writable cache folder), the plain reader does everything: the same
-    result, slower, and one warning."""
+    """Whether the kernel loads (it is compiled with the system's C compiler on first use, then read
+    from the cache folder). If it cannot be (no compiler, say), the plain reader does everything: the
+    same result, slower, and one warning."""
     try:
-        _k()
-    except Exception as exc:  # noqa: BLE001 - any failure of numba means: no lane
+        _kernel()
+    except Exception as exc:  # noqa: BLE001 - any failure to build or load means: no lane
         warnings.warn(f"dyadwatch: the compiled GDELT reader is not available ({exc}); using the plain one",
                       RuntimeWarning, stacklevel=2)
         return False
     return True
 
 
-def _k():
-    """The kernels module, imported (and its kernels loaded from numba's cache) on first use."""
-    if "numba" not in sys.modules and "scipy" not in sys.modules:
-        # numba imports SciPy when it is installed (for np.linalg, which the kernels do not use):
-        # ~0.2 s of start-up, so numba is imported with SciPy hidden, and SciPy is importable after
-        sys.modules["scipy"] = None
-        try:
-            import numba  # noqa: F401
-        finally:
-            del sys.modules["scipy"]
-    from . import gdelt_kernels
+KERNEL_SOURCE = Path(__file__).with_name("gdelt_lane.c")
+CFLAGS = ("-O3", "-shared", "-fPIC", "-fno-strict-aliasing")
 
-    return gdelt_kernels
+
+def cache_dir() -> Path:
+    """Where the built kernel is kept: $DYADWATCH_CACHE, else $XDG_CACHE_HOME/dyadwatch, else
+    ~/.cache/dyadwatch."""
+    if os.environ.get("DYADWATCH_CACHE"):
+        return Path(os.environ["DYADWATCH_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dyadwatch"
+
+
+def _build(cc: str, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    try:
+        done = subprocess.run([cc, *CFLAGS, "-o", str(tmp), str(KERNEL_SOURCE)], capture_output=True, text=True)
+        if done.returncode != 0:
+            first = (done.stderr.strip().splitlines() or ["no message"])[0]
+            raise RuntimeError(f"{cc} could not compile {KERNEL_SOURCE.name}: {first}")
+        os.replace(tmp, target)  # atomic: a concurrent build or load sees the whole library or none
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@functools.cache
+def _kernel():
+    """`read_block` of the C kernel, built once per version of its source (and compiler flags)."""
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    key = hashlib.sha256(KERNEL_SOURCE.read_bytes() + repr((CFLAGS, cc, platform.machine())).encode())
+    target = cache_dir() / f"gdelt_lane-{key.hexdigest()[:16]}.so"
+    if not target.exists():
+        if cc is None:
+            raise RuntimeError("no C compiler (cc) found to build it")
+        _build(cc, target)
+    fn = ctypes.CDLL(str(target)).read_block
+    fn.restype = ctypes.c_int64
+    fn.argtypes = [ctypes.c_void_p if a == "p" else ctypes.c_int64 for a in _ARGS]
+    return fn
+
+
+# read_block's arguments: p a pointer, i an int64 (gdelt_lane.c)
+_ARGS = "pipipipppppipiipppppppipppp"
 
 
 def codes_array(countries: frozenset[str] | None) -> np.ndarray | None:
@@ -143,13 +173,9 @@ def codes_array(countries: frozenset[str] | None) -> np.ndarray | None:
 
 
 def warm_up() -> None:
-    """Compile (or load from numba's cache) the kernels, before reader processes are forked."""
-    if not available() or not ready():
-        return
-    from .gdelt import GDELT2
-
-    text = b"1\t20200101\t" + b"\t" * 58 + b"x\n"  # any block: the kernel has one signature
-    fast_block(memoryview(text), GDELT2.plan, codes_array(frozenset({"RUS"})))
+    """Build (or load) the kernel before reader processes are forked, so that they share it."""
+    if available():
+        ready()
 
 
 @dataclass
@@ -169,14 +195,22 @@ def fast_block(block, plan: Plan, codes: np.ndarray) -> FastBlock:
     u = np.frombuffer(block, dtype=np.uint8)
     n = len(u)
     lines = n // 256 + 64  # GDELT lines are ~400 bytes; if they are shorter, count them and go again
+    kept_out = np.zeros(1, np.int64)
     while True:
         w = _work(plan, lines, n)
-        n_lines, kept = _k().read_block(u, n, codes, plan.widths, plan.columns, plan.kinds, plan.slots,
-                                        plan.lo, plan.hi, plan.country_fields, w.starts, w.stops, w.dates,
-                                        w.status, w.ints, w.ivalid, w.base, w.offsets, w.tvalid, w.sbuf)
+        n_lines = _kernel()(
+            _ptr(u), n, _ptr(codes), len(codes), _ptr(plan.widths), len(plan.widths), _ptr(plan.columns),
+            _ptr(plan.kinds), _ptr(plan.slots), _ptr(plan.lo), _ptr(plan.hi), len(plan.kinds),
+            _ptr(plan.country_fields), len(plan.country_fields), w.lines, _ptr(w.starts), _ptr(w.stops),
+            _ptr(w.dates), _ptr(w.status), _ptr(w.ints), _ptr(w.ivalid), _ptr(w.base), plan.n_text,
+            _ptr(w.offsets), _ptr(w.tvalid), _ptr(w.sbuf), _ptr(kept_out),
+        )
         if n_lines >= 0:
             break
+        if n_lines != -1:
+            raise RuntimeError(f"the compiled GDELT reader cannot take this layout ({n_lines})")
         lines = int(np.count_nonzero(u == 10)) + 1
+    kept = int(kept_out[0])
     starts = w.starts[:n_lines].copy()
     dates, status = w.dates[:n_lines], w.status[:n_lines]
     ints, ivalid, offsets, tvalid, sbuf, base = w.ints, w.ivalid, w.offsets, w.tvalid, w.sbuf, w.base
@@ -191,6 +225,11 @@ def fast_block(block, plan: Plan, codes: np.ndarray) -> FastBlock:
     columns = _columns(sbuf, base, plan, kept, ints, ivalid, offsets, tvalid)
     return FastBlock(n_lines, starts, int(np.count_nonzero(status)), columns,
                      np.flatnonzero(status == 4), np.flatnonzero(status == 2), days, day_counts)
+
+
+def _ptr(a: np.ndarray) -> int:
+    assert a.flags.c_contiguous
+    return a.ctypes.data
 
 
 class _Work:
