@@ -7,9 +7,10 @@
  * unreadable date); 3 taken, outside the countries; 4 taken and kept. With a filter only lines holding
  * a tab-delimited code are tokenised.
  *
- * 64-byte chunks are tested a group at a time (vectorised, in L1) for a newline and for each code; only
- * a chunk that has one is looked at byte by byte. Returns the number of lines and sets *kept, or
- * returns -1 when there are more lines than the outputs hold (cap).
+ * Each 64 bytes give a mask of newlines and one of tabs (SSE2); the set bits are visited in order, so
+ * the bytes in between are never looked at one by one, and a line's fields are cut from its tab mask.
+ * Returns the number of lines and sets *kept, or returns -1 when there are more lines than the outputs
+ * hold (cap).
  *
  * Outputs are column-major with row stride cap: ints[slot * cap + row] (numbers and dates), ivalid
  * likewise; for each text field (strings, and decimals that Arrow converts) the bytes go to its region
@@ -17,16 +18,47 @@
  */
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 enum { STRING, INT, FLOAT, DATE, ADDED14, ADDED8, EVENT_ID };
 #define NO_DATE (-(INT64_C(1) << 31))
 #define MAXC 64 /* the widest accepted layout has 61 columns */
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define HOT __attribute__((target_clones("avx2", "default")))
+/* bit j of *nl / *tab: whether p[j] is a newline / a tab, for the 64 bytes at p */
+static inline void masks64(const uint8_t *p, uint64_t *nl, uint64_t *tab) {
+#if defined(__SSE2__)
+    const __m128i vn = _mm_set1_epi8('\n'), vt = _mm_set1_epi8('\t');
+    uint64_t n_ = 0, t_ = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + 16 * k));
+        n_ |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vn)) << (16 * k);
+        t_ |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vt)) << (16 * k);
+    }
+    *nl = n_;
+    *tab = t_;
 #else
-#define HOT
+    uint64_t n_ = 0, t_ = 0;
+    for (int j = 0; j < 64; j++) {
+        n_ |= (uint64_t)(p[j] == '\n') << j;
+        t_ |= (uint64_t)(p[j] == '\t') << j;
+    }
+    *nl = n_;
+    *tab = t_;
 #endif
+}
+
+/* the masks of the 64 bytes at u[at:], of which only those before n exist (the rest count as neither) */
+static inline void masks_at(const uint8_t *u, int64_t at, int64_t n, uint64_t *nl, uint64_t *tab) {
+    if (at + 64 <= n) {
+        masks64(u + at, nl, tab);
+        return;
+    }
+    uint8_t pad[64] = {0};
+    if (at < n) memcpy(pad, u + at, (size_t)(n - at));
+    masks64(pad, nl, tab);
+}
 
 static inline int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
     y -= m <= 2;
@@ -134,14 +166,16 @@ static inline int take(const uint8_t *u, int64_t s, int64_t e, int64_t o, const 
     int64_t maxc = P->widths[P->nwidth - 1];
     int64_t nf = 0;
     fs[0] = s;
-    for (int64_t p = s; p < e; p++) {
-        uint8_t b = u[p];
-        if (b == 9) {
+    if (memchr(u + s, 13, (size_t)(e - s))) return 0; /* a stray CR: the plain reader decides */
+    for (int64_t at = s; at < e; at += 64) {
+        uint64_t nl, tab;
+        masks_at(u, at, e, &nl, &tab);
+        while (tab) {
+            int64_t p = at + __builtin_ctzll(tab);
+            tab &= tab - 1;
             if (nf < maxc) fe[nf] = p;
             nf++;
             if (nf < maxc) fs[nf] = p + 1;
-        } else if (b == 13) {
-            return 0;
         }
     }
     if (nf < maxc) fe[nf] = e;
@@ -219,25 +253,25 @@ static inline int take(const uint8_t *u, int64_t s, int64_t e, int64_t o, const 
     return 2;
 }
 
-HOT static void flag_newlines(const uint8_t *u, int64_t c_lo, int64_t c_hi, uint8_t *flags) {
-    for (int64_t c = c_lo; c < c_hi; c++) {
-        const uint8_t *b = u + c * 64;
-        uint8_t acc = 0;
-        for (int j = 0; j < 64; j++) acc |= (uint8_t)(b[j] == 10);
-        flags[c - c_lo] = acc;
+/* the line u[s:stop] as line k: its start, stop, date and status, and its row when it is taken */
+static inline void end_line(const uint8_t *u, int64_t s, int64_t stop, int64_t k, int64_t o, int hit,
+                            const plan_t *P, int64_t *starts, int64_t *stops, int64_t *dates, uint8_t *status,
+                            int64_t *kept) {
+    starts[k] = s;
+    stops[k] = stop;
+    if (stop == s) {
+        status[k] = 0;
+        return;
     }
-}
-
-HOT static void flag_code(const uint8_t *u, int64_t c_lo, int64_t c_hi, uint8_t c0, uint8_t c1, uint8_t c2,
-                          uint8_t *flags) {
-    for (int64_t c = c_lo; c < c_hi; c++) {
-        const uint8_t *b = u + c * 64;
-        uint8_t acc = 0;
-        for (int j = 0; j < 64; j++)
-            acc |= (uint8_t)(b[j] == 9) & (uint8_t)(b[j + 1] == c0) & (uint8_t)(b[j + 2] == c1) &
-                   (uint8_t)(b[j + 3] == c2) & (uint8_t)(b[j + 4] == 9);
-        flags[c - c_lo] |= acc;
+    int64_t date = sqldate(u, s, stop);
+    dates[k] = date;
+    if (P->ncode > 0 && !hit) {
+        status[k] = date != NO_DATE ? 1 : 2;
+        return;
     }
+    int taken = take(u, s, stop, o, P);
+    status[k] = taken == 0 ? 2 : (uint8_t)(taken + 2);
+    *kept = o + (taken == 2);
 }
 
 int64_t read_block(const uint8_t *u, int64_t n, const uint8_t *codes, int64_t ncode, const int64_t *widths,
@@ -246,7 +280,6 @@ int64_t read_block(const uint8_t *u, int64_t n, const uint8_t *codes, int64_t nc
                    int64_t ncountry, int64_t cap, int64_t *starts, int64_t *stops, int64_t *dates,
                    uint8_t *status, int64_t *ints, uint8_t *ivalid, const int64_t *base, int64_t ntext,
                    int32_t *offsets, uint8_t *tvalid, uint8_t *sbuf, int64_t *kept) {
-    enum { C = 64, G = 256 }; /* chunks of 64 bytes, tested 256 at a time (16 KB) */
     int64_t at[MAXC], row_at[MAXC];
     if (ntext > MAXC || widths[nwidth - 1] > MAXC) return -2;
     plan_t P = {codes, ncode, widths, nwidth, columns, kinds, slots, lo, hi, nfield, country_fields, ncountry,
@@ -255,53 +288,46 @@ int64_t read_block(const uint8_t *u, int64_t n, const uint8_t *codes, int64_t nc
         at[j] = base[j];
         offsets[j * (cap + 1)] = 0;
     }
-    uint8_t flags[G];
     int64_t k = 0, o = 0, line_start = 0;
     int hit = 0;
-    int64_t nc = n >= 4 + C ? (n - 4) / C : 0; /* whole chunks, with 4 bytes to spare for a code */
-    for (int64_t g0 = 0; g0 < nc + 1; g0 += G) {
-        int64_t g1 = g0 + G < nc ? g0 + G : nc;
-        if (g1 > g0) {
-            flag_newlines(u, g0, g1, flags);
-            for (int64_t q = 0; q < ncode; q++)
-                flag_code(u, g0, g1, codes[3 * q], codes[3 * q + 1], codes[3 * q + 2], flags);
-        }
-        int64_t c_end = g0 + G < nc + 1 ? g0 + G : nc + 1;
-        for (int64_t c = g0; c < c_end; c++) {
-            int64_t chunk = c * C;
-            int64_t end = c < nc ? chunk + C : n;
-            if (c < nc && flags[c - g0] == 0) continue;
-            for (int64_t p = chunk; p < end; p++) {
-                uint8_t b = u[p];
-                if (b == 10 || p == n - 1) {
-                    if (k == cap) return -1;
-                    int64_t stop = b == 10 ? p : n; /* the last line may end without a newline */
-                    if (stop > line_start && u[stop - 1] == 13) stop--;
-                    starts[k] = line_start;
-                    stops[k] = stop;
-                    if (stop == line_start) {
-                        status[k] = 0;
-                    } else {
-                        int64_t date = sqldate(u, line_start, stop);
-                        dates[k] = date;
-                        if (ncode > 0 && !hit) {
-                            status[k] = date != NO_DATE ? 1 : 2;
-                        } else {
-                            int taken = take(u, line_start, stop, o, &P);
-                            status[k] = taken == 0 ? 2 : (uint8_t)(taken + 2);
-                            o += taken == 2;
-                        }
-                    }
-                    k++;
-                    line_start = p + 1;
-                    hit = 0;
-                } else if (b == 9 && p + 4 < n && u[p + 4] == 9) {
-                    for (int64_t q = 0; q < ncode; q++)
-                        if (u[p + 1] == codes[3 * q] && u[p + 2] == codes[3 * q + 1] && u[p + 3] == codes[3 * q + 2])
-                            hit = 1;
-                }
+    /* 64 bytes at a time: a mask of the newlines and one of the tabs; a code can only stand between two
+     * tabs four bytes apart, so only those pairs are compared with the codes (a pair may straddle two
+     * chunks: the next chunk's tabs are read one step ahead) */
+    uint64_t nl, tab, nl_next, tab_next;
+    masks_at(u, 0, n, &nl, &tab);
+    for (int64_t pos = 0; pos < n; pos += 64) {
+        masks_at(u, pos + 64, n, &nl_next, &tab_next);
+        uint64_t pairs = ncode > 0 ? tab & ((tab >> 4) | (tab_next << 60)) : 0;
+        while (nl | pairs) {
+            int pn = nl ? __builtin_ctzll(nl) : 64;
+            int pt = pairs ? __builtin_ctzll(pairs) : 64;
+            if (pt < pn) {
+                pairs &= pairs - 1;
+                if (hit) continue;
+                const uint8_t *c3 = u + pos + pt + 1;
+                for (int64_t q = 0; q < ncode; q++)
+                    if (c3[0] == codes[3 * q] && c3[1] == codes[3 * q + 1] && c3[2] == codes[3 * q + 2]) hit = 1;
+                continue;
             }
+            nl &= nl - 1;
+            int64_t p = pos + pn;
+            if (k == cap) return -1;
+            int64_t stop = p;
+            if (stop > line_start && u[stop - 1] == 13) stop--;
+            end_line(u, line_start, stop, k, o, hit, &P, starts, stops, dates, status, &o);
+            k++;
+            line_start = p + 1;
+            hit = 0;
         }
+        nl = nl_next;
+        tab = tab_next;
+    }
+    if (line_start < n) { /* the last line may end without a newline */
+        if (k == cap) return -1;
+        int64_t stop = n;
+        if (stop > line_start && u[stop - 1] == 13) stop--;
+        end_line(u, line_start, stop, k, o, hit, &P, starts, stops, dates, status, &o);
+        k++;
     }
     *kept = o;
     return k;
