@@ -75,8 +75,11 @@ def take(size: int) -> bytearray:
 def give_back(buf: bytearray) -> None:
     """Return a buffer for reuse, unless something still refers to it (then it is simply dropped)."""
     try:
-        buf.append(0)  # raises BufferError while a view of it is alive
-        buf.pop()
+        # shrinking raises BufferError while a view of it is alive; shrinking by one byte and growing
+        # back keeps the allocation (append at capacity would copy the whole buffer)
+        last = buf[-1]
+        del buf[-1]
+        buf.append(last)
     except BufferError:
         return
     with _lock:
