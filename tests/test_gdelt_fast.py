@@ -95,6 +95,28 @@ def test_the_lane_takes_the_clean_rows_itself():
         line[59][8:10].decode(), line[59][10:12].decode(), line[59][12:14].decode())
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.text("0123456789", min_size=1, max_size=12),
+                          st.text("0123456789", max_size=12)), min_size=1, max_size=40))
+def test_decimals_are_the_correctly_rounded_doubles(values):
+    """The kernel converts decimals itself (an exact division, or strtod past 2^53 or 22 decimals):
+    each must be the correctly rounded double, bit for bit, as Python's float() and Arrow's cast give."""
+    texts = [("-" if neg else "") + whole + ("." + frac if frac else "") for neg, whole, frac in values]
+    rows = []
+    for text in texts:
+        fields = SAMPLE[0].split(b"\t")
+        fields[34] = text.encode()  # AvgTone
+        fields[1] = b"20201113"
+        rows.append(b"\t".join(fields))
+    block = b"\n".join(rows) + b"\n"
+    fb = gdelt_fast.fast_block(memoryview(block), GDELT2.plan, gdelt_fast.codes_array(None))
+    assert len(fb.plain) == 0 and len(fb.kept_lines) == len(texts)
+    got = fb.columns["avg_tone"].to_numpy(zero_copy_only=False)
+    want = np.array([float(t) for t in texts])
+    assert got.view(np.int64).tolist() == want.view(np.int64).tolist()
+    assert pa.array(texts).cast(pa.float64()).equals(fb.columns["avg_tone"])
+
+
 # Values the lane must not take itself (the plain reader decides), or must take exactly right
 ODD_VALUES = [b"", b"0", b"-0", b"007", b"+5", b"0x1F", b"1e5", b"1.", b".5", b"-1.25", b"nan", b"inf",
               b"128", b"-129", b"2147483648", b"99999999999999999999", b"1" * 30, b"0.1234567890123456789",

@@ -31,7 +31,7 @@ import pyarrow as pa
 
 
 # what each canonical field is (its kind says how it is checked and where its value goes: numbers and
-# dates to the integer outputs, strings and decimals to the text outputs)
+# dates to the integer outputs (decimals as the bits of their doubles), strings to the text outputs)
 STRING, INT, FLOAT, DATE, ADDED14, ADDED8, EVENT_ID = range(7)
 NO_DATE = -(2**31)  # a line whose SQLDATE cannot be read
 # Blocks smaller than this go to the plain reader: below it the lane's fixed cost per block (the
@@ -77,9 +77,9 @@ class Plan:
         self.slots = np.zeros(n, np.int64)
         self.lo = np.zeros(n, np.int64)
         self.hi = np.zeros(n, np.int64)
-        counts = {"i": 0, "t": 0}  # numbers and dates; text (strings, and decimals until Arrow converts them)
+        counts = {"i": 0, "t": 0}  # numbers and dates (decimals as the bits of doubles); strings
         for i, f in enumerate(fields):
-            group = "t" if f.kind in (STRING, FLOAT) else "i"
+            group = "t" if f.kind == STRING else "i"
             self.slots[i] = counts[group]
             counts[group] += 1
             if f.kind in (INT, EVENT_ID):
@@ -271,14 +271,12 @@ def _columns(sbuf, base, plan: Plan, n: int, ints, ivalid, offsets, tvalid) -> d
     out = {}
     for i, f in enumerate(plan.fields):
         slot = int(plan.slots[i])
-        if f.kind in (STRING, FLOAT):
+        if f.kind == STRING:
             o = offsets[slot, : n + 1].copy()  # copies: the work arrays are reused by the next block
             data = sbuf[base[slot] : base[slot] + o[-1]].copy()
-            arr = pa.Array.from_buffers(
+            out[f.canonical] = pa.Array.from_buffers(
                 pa.string(), n, [_bitmap(tvalid[slot, :n]), pa.py_buffer(o), pa.py_buffer(data)]
             )
-            # a decimal's text, checked, is converted by Arrow as in the plain reader
-            out[f.canonical] = arr.cast(pa.float64()) if f.kind == FLOAT else arr
             continue
         values, valid = ints[slot, :n], _bitmap(ivalid[slot, :n])
         # Arrow arrays straight from the buffers (pa.array on NumPy would import pandas, ~0.3 s)
@@ -286,12 +284,17 @@ def _columns(sbuf, base, plan: Plan, n: int, ints, ivalid, offsets, tvalid) -> d
             data, typ = values.astype(np.int32), pa.date32()
         elif f.kind in (ADDED8, ADDED14):
             data, typ = values.copy(), pa.timestamp("s")
+        elif f.kind == FLOAT:  # the kernel wrote each double's bits
+            data, typ = values.view(np.float64).astype(_FLOATS[f.arrow]), f.arrow
         elif f.canonical == "is_root_event":
             data, typ = np.packbits(values != 0, bitorder="little"), pa.bool_()
         else:
             data, typ = values.astype(np.dtype(str(f.arrow))), f.arrow
         out[f.canonical] = pa.Array.from_buffers(typ, n, [valid, pa.py_buffer(data)])
     return out
+
+
+_FLOATS = {pa.float64(): np.float64, pa.float32(): np.float32}
 
 
 def _bitmap(valid: np.ndarray):

@@ -12,11 +12,14 @@
  * Returns the number of lines and sets *kept, or returns -1 when there are more lines than the outputs
  * hold (cap).
  *
- * Outputs are column-major with row stride cap: ints[slot * cap + row] (numbers and dates), ivalid
- * likewise; for each text field (strings, and decimals that Arrow converts) the bytes go to its region
- * of sbuf from base[slot], with Arrow offsets offsets[slot * (cap + 1) + row] relative to base[slot].
+ * Outputs are column-major with row stride cap: ints[slot * cap + row] (numbers and dates, and the bits
+ * of decimals as doubles), ivalid likewise; for each string field the bytes go to its region of sbuf
+ * from base[slot], with Arrow offsets offsets[slot * (cap + 1) + row] relative to base[slot].
  */
+#define _GNU_SOURCE
+#include <locale.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -145,6 +148,34 @@ static inline int is_decimal(const uint8_t *u, int64_t s, int64_t e) {
     return digits_ > 0 && digits_ <= 25 && frac != 0;
 }
 
+static const double POW10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+static locale_t c_numeric;
+
+/* The value of u[s:e], which is_decimal accepted, correctly rounded (as Arrow's cast, which the plain
+ * reader uses, rounds it: so the two agree bit for bit). Up to 2^53 as an integer and 22 decimals, one
+ * IEEE division of two exact doubles is correctly rounded; longer numbers go to strtod (C locale). */
+static inline double decimal_value(const uint8_t *u, int64_t s, int64_t e) {
+    int neg = u[s] == 45;
+    uint64_t m = 0;
+    int digits_ = 0, frac = 0, point = 0;
+    for (int64_t q = neg ? s + 1 : s; q < e; q++) {
+        if (u[q] == 46) { point = 1; continue; }
+        m = m * 10 + (uint64_t)(u[q] - 48);
+        digits_++;
+        frac += point;
+    }
+    if (digits_ <= 19 && m <= (UINT64_C(1) << 53) && frac <= 22) {
+        double v = (double)m / POW10[frac];
+        return neg ? -v : v;
+    }
+    char text[32]; /* is_decimal allows 25 digits, a sign and a point */
+    memcpy(text, u + s, (size_t)(e - s));
+    text[e - s] = 0;
+    if (!c_numeric) c_numeric = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    return strtod_l(text, NULL, c_numeric);
+}
+
 typedef struct {
     const uint8_t *codes; int64_t ncode;
     const int64_t *widths; int64_t nwidth;
@@ -206,7 +237,7 @@ static inline int take(const uint8_t *u, int64_t s, int64_t e, int64_t o, const 
         int64_t a = col >= 0 ? fs[col] : 0, z = col >= 0 ? fe[col] : 0;
         if (z == a) { /* empty or missing from the layout: null, where allowed */
             if (kind == EVENT_ID || kind == DATE) { ok = 0; break; }
-            if (kind == STRING || kind == FLOAT) {
+            if (kind == STRING) {
                 P->tvalid[slot * cap + o] = 0;
                 P->offsets[slot * (cap + 1) + o + 1] = (int32_t)(P->at[slot] - P->base[slot]);
             } else {
@@ -214,8 +245,13 @@ static inline int take(const uint8_t *u, int64_t s, int64_t e, int64_t o, const 
             }
             continue;
         }
-        if (kind == STRING || kind == FLOAT) {
-            if (kind == FLOAT && !is_decimal(u, a, z)) { ok = 0; break; }
+        if (kind == FLOAT) { /* its bits in the integer outputs */
+            if (!is_decimal(u, a, z)) { ok = 0; break; }
+            if (!keep) continue;
+            double v = decimal_value(u, a, z);
+            memcpy(&P->ints[slot * cap + o], &v, sizeof v);
+            P->ivalid[slot * cap + o] = 1;
+        } else if (kind == STRING) {
             if (!keep) continue;
             int64_t w0 = P->at[slot];
             memcpy(P->sbuf + w0, u + a, (size_t)(z - a));
