@@ -117,6 +117,26 @@ def test_decimals_are_the_correctly_rounded_doubles(values):
     assert pa.array(texts).cast(pa.float64()).equals(fb.columns["avg_tone"])
 
 
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=40).map(lambda t: t.encode("utf-8", "surrogatepass")),
+                          st.binary(max_size=6),
+                          st.sampled_from([b"\t", b"\n", b"\xc3\xa9", b"\xe2\x82\xac", b"\xf0\x9f\x98\x80",
+                                           b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80", b"\xe0\x80\xaf"])),
+                max_size=60),
+       st.integers(0, 200))
+def test_the_lanes_utf8_check_is_pythons(pieces, pad):
+    """The pass checks UTF-8 itself: a block is refused (None) exactly when Python's codec refuses it,
+    wherever the sequences fall against the 64-byte steps."""
+    block = b"x" * pad + b"".join(pieces)
+    try:
+        block.decode("utf-8")
+        valid = True
+    except UnicodeDecodeError:
+        valid = False
+    fb = gdelt_fast.fast_block(memoryview(block), GDELT2.plan, gdelt_fast.codes_array(RT))
+    assert (fb is not None) == valid
+
+
 # Values the lane must not take itself (the plain reader decides), or must take exactly right
 ODD_VALUES = [b"", b"0", b"-0", b"007", b"+5", b"0x1F", b"1e5", b"1.", b".5", b"-1.25", b"nan", b"inf",
               b"128", b"-129", b"2147483648", b"99999999999999999999", b"1" * 30, b"0.1234567890123456789",

@@ -146,14 +146,16 @@ class GdeltSource:
             stream = stack.enter_context(file.open()) if text is None else None
             blocks = _slices(text, BLOCK_SIZE) if text is not None else _blocks(stream, BLOCK_SIZE)
             for block in blocks:
-                if (codes is not None and len(block) >= gdelt_fast.MIN_BLOCK and gdelt_fast.ready()
-                        and _valid_utf8(block)):
+                fb = None
+                if codes is not None and len(block) >= gdelt_fast.MIN_BLOCK and gdelt_fast.ready():
+                    fb = gdelt_fast.fast_block(block, self.plan, codes)  # None: not valid UTF-8
+                if fb is not None:
                     # the usual block of a GDELT export: the compiled lane
                     if pending or held:
                         parsed = self._parse_pending(pending, file.name, countries) if pending else None
                         yield self._chunk(None, parsed, held)
                         pending, pending_bytes, held = [], 0, []
-                    chunk, n_lines = self._fast_chunk(block, first_line, codes, file.name, countries)
+                    chunk, n_lines = self._fast_chunk(fb, block, first_line, file.name, countries)
                     first_line += n_lines
                     seen_any = seen_any or chunk.rows_read > 0 or bool(chunk.rejects)
                     yield chunk
@@ -192,10 +194,9 @@ class GdeltSource:
             rows_read=scan.rows_read if scan is not None else 0,
         )
 
-    def _fast_chunk(self, block, first_line: int, codes: np.ndarray, file_name: str, countries):
-        """A block through the compiled lane; the lines it does not take go through `_parse_lines`.
+    def _fast_chunk(self, fb: "gdelt_fast.FastBlock", block, first_line: int, file_name: str, countries):
+        """A block the compiled lane read (`fb`); the lines it did not take go through `_parse_lines`.
         Returns (chunk, lines in the block)."""
-        fb = gdelt_fast.fast_block(block, self.plan, codes)
         n = len(fb.kept_lines)
         cols = dict(fb.columns)
         cols["source"] = pa.repeat(pa.scalar(self.name, pa.string()), n)

@@ -190,8 +190,9 @@ class FastBlock:
     counts: np.ndarray  # ... and their counts
 
 
-def fast_block(block, plan: Plan, codes: np.ndarray) -> FastBlock:
-    """One block through the compiled lane (codes: (n, 3) bytes, none = no filter)."""
+def fast_block(block, plan: Plan, codes: np.ndarray) -> FastBlock | None:
+    """One block through the compiled lane (codes: (n, 3) bytes, none = no filter); None when the block
+    is not valid UTF-8 (the lane's pass checks it)."""
     u = np.frombuffer(block, dtype=np.uint8)
     n = len(u)
     lines = n // 256 + 64  # GDELT lines are ~400 bytes; if they are shorter, count them and go again
@@ -207,6 +208,8 @@ def fast_block(block, plan: Plan, codes: np.ndarray) -> FastBlock:
         )
         if n_lines >= 0:
             break
+        if n_lines == -3:  # not valid UTF-8: the plain reader quarantines the lines that are not
+            return None
         if n_lines != -1:
             raise RuntimeError(f"the compiled GDELT reader cannot take this layout ({n_lines})")
         lines = int(np.count_nonzero(u == 10)) + 1

@@ -9,8 +9,9 @@
  *
  * Each 64 bytes give a mask of newlines and one of tabs (SSE2); the set bits are visited in order, so
  * the bytes in between are never looked at one by one, and a line's fields are cut from its tab mask.
- * Returns the number of lines and sets *kept, or returns -1 when there are more lines than the outputs
- * hold (cap).
+ * The same pass checks that the block is valid UTF-8 (only where a byte is not ASCII).
+ * Returns the number of lines and sets *kept; -1 when there are more lines than the outputs hold (cap),
+ * -3 when the block is not valid UTF-8 (then the plain reader reads it).
  *
  * Outputs are column-major with row stride cap: ints[slot * cap + row] (numbers and dates, and the bits
  * of decimals as doubles), ivalid likewise; for each string field the bytes go to its region of sbuf
@@ -29,38 +30,73 @@ enum { STRING, INT, FLOAT, DATE, ADDED14, ADDED8, EVENT_ID };
 #define NO_DATE (-(INT64_C(1) << 31))
 #define MAXC 64 /* the widest accepted layout has 61 columns */
 
-/* bit j of *nl / *tab: whether p[j] is a newline / a tab, for the 64 bytes at p */
-static inline void masks64(const uint8_t *p, uint64_t *nl, uint64_t *tab) {
+/* bit j of *nl / *tab / *high: whether p[j] is a newline / a tab / not ASCII, for the 64 bytes at p */
+static inline void masks64(const uint8_t *p, uint64_t *nl, uint64_t *tab, uint64_t *high) {
 #if defined(__SSE2__)
     const __m128i vn = _mm_set1_epi8('\n'), vt = _mm_set1_epi8('\t');
-    uint64_t n_ = 0, t_ = 0;
+    uint64_t n_ = 0, t_ = 0, h_ = 0;
     for (int k = 0; k < 4; k++) {
         __m128i v = _mm_loadu_si128((const __m128i *)(p + 16 * k));
         n_ |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vn)) << (16 * k);
         t_ |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vt)) << (16 * k);
+        h_ |= (uint64_t)(uint16_t)_mm_movemask_epi8(v) << (16 * k);
     }
-    *nl = n_;
-    *tab = t_;
 #else
-    uint64_t n_ = 0, t_ = 0;
+    uint64_t n_ = 0, t_ = 0, h_ = 0;
     for (int j = 0; j < 64; j++) {
         n_ |= (uint64_t)(p[j] == '\n') << j;
         t_ |= (uint64_t)(p[j] == '\t') << j;
+        h_ |= (uint64_t)(p[j] >> 7) << j;
     }
+#endif
     *nl = n_;
     *tab = t_;
-#endif
+    *high = h_;
 }
 
 /* the masks of the 64 bytes at u[at:], of which only those before n exist (the rest count as neither) */
-static inline void masks_at(const uint8_t *u, int64_t at, int64_t n, uint64_t *nl, uint64_t *tab) {
+static inline void masks_at(const uint8_t *u, int64_t at, int64_t n, uint64_t *nl, uint64_t *tab,
+                            uint64_t *high) {
     if (at + 64 <= n) {
-        masks64(u + at, nl, tab);
+        masks64(u + at, nl, tab, high);
         return;
     }
     uint8_t pad[64] = {0};
     if (at < n) memcpy(pad, u + at, (size_t)(n - at));
-    masks64(pad, nl, tab);
+    masks64(pad, nl, tab, high);
+}
+
+static inline int cont(const uint8_t *u, int64_t p, int64_t n) { return p < n && (u[p] & 0xC0) == 0x80; }
+
+/* Check the UTF-8 sequences that start in u[p:to] (RFC 3629: no overlong forms, no surrogates, nothing
+ * above U+10FFFF, none cut off by the end at n), as Arrow and Python check them. Returns where the
+ * next unchecked sequence starts (at or past `to`), or -1 at the first invalid one. */
+static int64_t check_utf8(const uint8_t *u, int64_t p, int64_t to, int64_t n) {
+    while (p < to) {
+        uint8_t b = u[p];
+        if (b < 0x80) { p++; continue; }
+        if (b >= 0xC2 && b <= 0xDF) {
+            if (!cont(u, p + 1, n)) return -1;
+            p += 2;
+        } else if (b >= 0xE0 && b <= 0xEF) {
+            if (p + 1 >= n) return -1;
+            uint8_t c = u[p + 1];
+            if ((b == 0xE0 && (c < 0xA0 || c > 0xBF)) || (b == 0xED && (c < 0x80 || c > 0x9F)) ||
+                (b != 0xE0 && b != 0xED && (c & 0xC0) != 0x80) || !cont(u, p + 2, n))
+                return -1;
+            p += 3;
+        } else if (b >= 0xF0 && b <= 0xF4) {
+            if (p + 1 >= n) return -1;
+            uint8_t c = u[p + 1];
+            if ((b == 0xF0 && (c < 0x90 || c > 0xBF)) || (b == 0xF4 && (c < 0x80 || c > 0x8F)) ||
+                (b != 0xF0 && b != 0xF4 && (c & 0xC0) != 0x80) || !cont(u, p + 2, n) || !cont(u, p + 3, n))
+                return -1;
+            p += 4;
+        } else {
+            return -1;
+        }
+    }
+    return p;
 }
 
 static inline int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
@@ -199,8 +235,8 @@ static inline int take(const uint8_t *u, int64_t s, int64_t e, int64_t o, const 
     fs[0] = s;
     if (memchr(u + s, 13, (size_t)(e - s))) return 0; /* a stray CR: the plain reader decides */
     for (int64_t at = s; at < e; at += 64) {
-        uint64_t nl, tab;
-        masks_at(u, at, e, &nl, &tab);
+        uint64_t nl, tab, high;
+        masks_at(u, at, e, &nl, &tab, &high);
         while (tab) {
             int64_t p = at + __builtin_ctzll(tab);
             tab &= tab - 1;
@@ -329,10 +365,16 @@ int64_t read_block(const uint8_t *u, int64_t n, const uint8_t *codes, int64_t nc
     /* 64 bytes at a time: a mask of the newlines and one of the tabs; a code can only stand between two
      * tabs four bytes apart, so only those pairs are compared with the codes (a pair may straddle two
      * chunks: the next chunk's tabs are read one step ahead) */
-    uint64_t nl, tab, nl_next, tab_next;
-    masks_at(u, 0, n, &nl, &tab);
+    uint64_t nl, tab, high, nl_next, tab_next, high_next;
+    int64_t checked = 0; /* UTF-8 is checked up to here (a sequence may run into the next 64 bytes) */
+    masks_at(u, 0, n, &nl, &tab, &high);
     for (int64_t pos = 0; pos < n; pos += 64) {
-        masks_at(u, pos + 64, n, &nl_next, &tab_next);
+        masks_at(u, pos + 64, n, &nl_next, &tab_next, &high_next);
+        if (high) { /* not all ASCII: check the sequences starting here */
+            int64_t from = checked > pos ? checked : pos + __builtin_ctzll(high);
+            checked = check_utf8(u, from, pos + 64 < n ? pos + 64 : n, n);
+            if (checked < 0) return -3;
+        }
         uint64_t pairs = ncode > 0 ? tab & ((tab >> 4) | (tab_next << 60)) : 0;
         while (nl | pairs) {
             int pn = nl ? __builtin_ctzll(nl) : 64;
@@ -357,6 +399,7 @@ int64_t read_block(const uint8_t *u, int64_t n, const uint8_t *codes, int64_t nc
         }
         nl = nl_next;
         tab = tab_next;
+        high = high_next;
     }
     if (line_start < n) { /* the last line may end without a newline */
         if (k == cap) return -1;
