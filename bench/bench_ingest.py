@@ -342,10 +342,9 @@ def breakdown(folder: Path, n_files: int, countries: frozenset[str]) -> list[tup
     time includes the stages it calls, listed under it."""
     import collections
     import functools
-    import hashlib
 
     from dyadwatch import store as dw_store
-    from dyadwatch.ingest import read_file, reader_init
+    from dyadwatch.ingest import md5_of, read_file, reader_init
     from dyadwatch.sources import base, gdelt
 
     spent: collections.Counter = collections.Counter()
@@ -406,7 +405,7 @@ def breakdown(folder: Path, n_files: int, countries: frozenset[str]) -> list[tup
         # the writer: MD5 of the files, then de-duplicate and write the kept rows as parts
         t = time.process_time()
         for f in files:
-            hashlib.md5(f.read_bytes()).hexdigest()
+            md5_of(f)  # as the store hashes them
         md5 = time.process_time() - t
         events = Path(tmp) / "events"
         events.mkdir()
