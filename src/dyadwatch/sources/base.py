@@ -79,7 +79,8 @@ class InputFile:
         """The whole (decompressed) content while the block lasts, or None when it is larger than
         `limit` bytes (then stream it with `open`). Inflating a zip member in one call is about 1.2x
         faster than streaming it, and reusing the memory (`whole.py`) faster again; the CRC and size
-        are checked as when streaming. The view must not be kept after the block."""
+        are checked as when streaming. A view kept after the block stays valid: its memory is then not
+        reused."""
         with self._errors():
             if not self._zipped:
                 if self.path.stat().st_size > limit:

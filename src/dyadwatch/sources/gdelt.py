@@ -612,7 +612,7 @@ def _slices(text: bytes | memoryview, size: int) -> Iterator[memoryview]:
     if isinstance(text, memoryview):
         text = text.obj
     lo = len(BOM) if view[: len(BOM)] == BOM else 0
-    # blocks of about equal size: no small last block (the compiled lane skips blocks under 4 MB)
+    # blocks of about equal size: no small last block (blocks under gdelt_fast.MIN_BLOCK skip the lane)
     size = -(-(end - lo) // max(1, -(-(end - lo) // size))) if end > lo else size
     while lo < end:
         hi = lo + size
