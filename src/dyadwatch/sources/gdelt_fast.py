@@ -2,8 +2,8 @@
 event date for the per-day totals, picks the candidate lines of a country filter (a tab-delimited code
 anywhere in the line, as the plain reader does), and tokenises and types each candidate (every line
 without a filter) while it is still in cache, straight into Arrow columns. The kernel is C
-(`gdelt_lane.c`), built with the system's C compiler on first use, kept in `cache_dir()` and loaded
-with ctypes; blocks under `MIN_BLOCK` skip it.
+(`gdelt_lane.c`), built with the system's C compiler on first use, kept in `native.cache_dir()` and
+loaded with ctypes; blocks under `MIN_BLOCK` skip it.
 
 It takes only the rows it is sure of: every field in the exact form GDELT writes (digits, a plain
 decimal, a real date) and one of the layout's column counts. Any other line (a stray CR, a hexadecimal
@@ -17,17 +17,15 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import hashlib
 import os
-import platform
-import shutil
-import subprocess
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+
+from .. import native
 
 
 # what each canonical field is (its kind says how it is checked and where its value goes: numbers and
@@ -117,41 +115,12 @@ def ready() -> bool:
 
 
 KERNEL_SOURCE = Path(__file__).with_name("gdelt_lane.c")
-CFLAGS = ("-O3", "-shared", "-fPIC", "-fno-strict-aliasing")
-
-
-def cache_dir() -> Path:
-    """Where the built kernel is kept: $DYADWATCH_CACHE, else $XDG_CACHE_HOME/dyadwatch, else
-    ~/.cache/dyadwatch."""
-    if os.environ.get("DYADWATCH_CACHE"):
-        return Path(os.environ["DYADWATCH_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dyadwatch"
-
-
-def _build(cc: str, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    try:
-        done = subprocess.run([cc, *CFLAGS, "-o", str(tmp), str(KERNEL_SOURCE)], capture_output=True, text=True)
-        if done.returncode != 0:
-            first = (done.stderr.strip().splitlines() or ["no message"])[0]
-            raise RuntimeError(f"{cc} could not compile {KERNEL_SOURCE.name}: {first}")
-        os.replace(tmp, target)  # atomic: a concurrent build or load sees the whole library or none
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 @functools.cache
 def _kernel():
-    """`read_block` of the C kernel, built once per version of its source (and compiler flags)."""
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    key = hashlib.sha256(KERNEL_SOURCE.read_bytes() + repr((CFLAGS, cc, platform.machine())).encode())
-    target = cache_dir() / f"gdelt_lane-{key.hexdigest()[:16]}.so"
-    if not target.exists():
-        if cc is None:
-            raise RuntimeError("no C compiler (cc) found to build it")
-        _build(cc, target)
-    fn = ctypes.CDLL(str(target)).read_block
+    """`read_block` of the C kernel (`native.load` builds it once per version of its source)."""
+    fn = native.load(KERNEL_SOURCE).read_block
     fn.restype = ctypes.c_int64
     fn.argtypes = [ctypes.c_void_p if a == "p" else ctypes.c_int64 for a in _ARGS]
     return fn

@@ -1,0 +1,56 @@
+"""Small C libraries of dyadwatch, built with the system's C compiler on first use and loaded with
+ctypes: the GDELT lane's kernel (`sources/gdelt_lane.c`) and MD5 over many files (`md5_lanes.c`).
+
+Each is built once per version of its source (and compiler and flags) into `cache_dir()`, atomically,
+so processes that start together never load half a library. Without a compiler `load` raises, and
+the callers fall back to their Python paths (same results, slower).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+from pathlib import Path
+
+CFLAGS = ("-O3", "-shared", "-fPIC", "-fno-strict-aliasing")
+
+
+def cache_dir() -> Path:
+    """Where built libraries are kept: $DYADWATCH_CACHE, else $XDG_CACHE_HOME/dyadwatch, else
+    ~/.cache/dyadwatch."""
+    if os.environ.get("DYADWATCH_CACHE"):
+        return Path(os.environ["DYADWATCH_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dyadwatch"
+
+
+def compiler() -> str | None:
+    return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+
+
+def load(source: Path) -> ctypes.CDLL:
+    """The library built from `source` (a C file), building it first if the cache lacks it."""
+    cc = compiler()
+    key = hashlib.sha256(source.read_bytes() + repr((CFLAGS, cc, platform.machine())).encode())
+    target = cache_dir() / f"{source.stem}-{key.hexdigest()[:16]}.so"
+    if not target.exists():
+        if cc is None:
+            raise RuntimeError("no C compiler (cc) found to build it")
+        _build(cc, source, target)
+    return ctypes.CDLL(str(target))
+
+
+def _build(cc: str, source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    try:
+        done = subprocess.run([cc, *CFLAGS, "-o", str(tmp), str(source)], capture_output=True, text=True)
+        if done.returncode != 0:
+            first = (done.stderr.strip().splitlines() or ["no message"])[0]
+            raise RuntimeError(f"{cc} could not compile {source.name}: {first}")
+        os.replace(tmp, target)  # atomic: a concurrent build or load sees the whole library or none
+    finally:
+        tmp.unlink(missing_ok=True)
