@@ -87,3 +87,29 @@ def test_without_a_compiler_hashlib_does_it(tmp_path, monkeypatch):
         assert md5_many(paths) == hashlib_md5(paths)
     finally:
         ingest._md5_lanes.cache_clear()
+
+
+def test_threads_building_at_once_all_get_the_library(tmp_path, monkeypatch):
+    """Store.ingest hashes in two threads: on a fresh machine both ask for the library at once. Each
+    must get it (one build, no half-written file left), not a fallback or a broken cache."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dyadwatch import native
+
+    monkeypatch.setenv("DYADWATCH_CACHE", str(tmp_path / "cache"))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        libs = list(pool.map(lambda _: native.load(ingest.MD5_SOURCE), range(4)))
+    assert all(lib.md5_files for lib in libs)
+    built = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert len(built) == 1 and built[0].startswith("md5_lanes-") and built[0].endswith(".so")
+
+
+def test_a_damaged_library_in_the_cache_is_built_again(tmp_path, monkeypatch):
+    from dyadwatch import native
+
+    monkeypatch.setenv("DYADWATCH_CACHE", str(tmp_path / "cache"))
+    target = native.built_path(ingest.MD5_SOURCE, native.compiler())
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"not a shared library")  # say, a disk that filled up while it was copied
+    assert native.load(ingest.MD5_SOURCE).md5_files
+    assert target.read_bytes()[:4] == b"\x7fELF"

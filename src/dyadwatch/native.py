@@ -14,6 +14,8 @@ import os
 import platform
 import shutil
 import subprocess
+import threading
+import uuid
 from pathlib import Path
 
 CFLAGS = ("-O3", "-shared", "-fPIC", "-fno-strict-aliasing")
@@ -31,21 +33,36 @@ def compiler() -> str | None:
     return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
 
 
-def load(source: Path) -> ctypes.CDLL:
-    """The library built from `source` (a C file), building it first if the cache lacks it."""
-    cc = compiler()
+def built_path(source: Path, cc: str | None) -> Path:
+    """Where the library of this version of `source` (and compiler and flags) is kept."""
     key = hashlib.sha256(source.read_bytes() + repr((CFLAGS, cc, platform.machine())).encode())
-    target = cache_dir() / f"{source.stem}-{key.hexdigest()[:16]}.so"
-    if not target.exists():
+    return cache_dir() / f"{source.stem}-{key.hexdigest()[:16]}.so"
+
+
+_lock = threading.Lock()  # threads of one process build a library once, one after the other
+
+
+def load(source: Path) -> ctypes.CDLL:
+    """The library built from `source` (a C file), building it first if the cache lacks it (or holds
+    one that does not load)."""
+    cc = compiler()
+    target = built_path(source, cc)
+    with _lock:
+        if target.exists():
+            try:
+                return ctypes.CDLL(str(target))
+            except OSError:  # damaged (a disk full while it was copied, say): build it again
+                target.unlink(missing_ok=True)
         if cc is None:
             raise RuntimeError("no C compiler (cc) found to build it")
         _build(cc, source, target)
-    return ctypes.CDLL(str(target))
+        return ctypes.CDLL(str(target))
 
 
 def _build(cc: str, source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    # a name of its own: other processes may be building the same library at the same moment
+    tmp = target.with_name(f"{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     try:
         done = subprocess.run([cc, *CFLAGS, "-o", str(tmp), str(source)], capture_output=True, text=True)
         if done.returncode != 0:
