@@ -310,3 +310,13 @@ def test_random_series_never_crash_and_flag_input_periods(xs, window, min_period
     if xs:
         table = pa.table({"period": pa.array(ps, pa.date32()), "v": pa.array(xs, pa.float64(), from_pandas=True)})
         assert set(detect(table)["period"].to_pylist()) <= present
+
+
+def test_a_spread_too_small_for_a_double_is_no_spread():
+    """Found by Hypothesis: [0, 6e-302] is not constant, but its sd underflows to 0.0. It counts as a
+    window without spread (the Poisson sd, 1 here), so the next 0 is no shift, and nothing divides by 0."""
+    ps = [date(2015, 1, 1), date(2015, 2, 1), date(2015, 3, 1)]
+    assert zscore_flags(ps, [0.0, 6.024341628078714e-302, 0.0], window=2, min_periods=2, threshold=1.0) == []
+    flagged = zscore_flags(ps, [0.0, 6.024341628078714e-302, 1.5], window=2, min_periods=2, threshold=1.0)
+    assert [(s.period, s.direction) for s in flagged] == [(date(2015, 3, 1), "up")]
+    assert flagged[0].magnitude == pytest.approx(1.5)

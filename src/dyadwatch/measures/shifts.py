@@ -88,6 +88,8 @@ def zscore_flags(periods: Sequence[date], values: Sequence[float | None], *, ind
         mean = float(w.mean())
         constant = w.max() == w.min()  # exact test: float noise in std() of equal values is not spread
         sd = math.sqrt(max(abs(mean), 1.0)) if constant else float(w.std(ddof=1))
+        if not sd > 0:  # spread too small for a double (values near 1e-300): no spread either
+            sd = math.sqrt(max(abs(mean), 1.0))
         z = (float(x[t]) - mean) / sd
         if abs(z) >= threshold:
             note = ", constant window: Poisson sd" if constant else ""
