@@ -143,7 +143,7 @@ WIDE static void md5_eight(v8 st[4], const uint8_t *const p[LANES], int64_t bloc
 /* the digest of a message whose full blocks are in st, with `rem` (< 64) bytes left at p, `total` long */
 static void md5_finish(uint32_t st[4], const uint8_t *p, int64_t rem, uint64_t total, uint8_t out[16]) {
     uint8_t last[128] = {0};
-    memcpy(last, p, (size_t)rem);
+    if (rem) memcpy(last, p, (size_t)rem);
     last[rem] = 0x80;
     int64_t n = rem < 56 ? 64 : 128;
     uint64_t bits = total * 8;
@@ -169,8 +169,11 @@ static int start(lane_t *ln, const char *path, int64_t index) {
     ln->size = (int64_t)sb.st_size;
     ln->data = NULL;
     if (ln->size > 0) {
-        void *m = mmap(NULL, (size_t)ln->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        /* a file of export size is mapped in one go; a very big one page by page, read ahead */
+        int populate = ln->size <= (INT64_C(256) << 20) ? MAP_POPULATE : 0;
+        void *m = mmap(NULL, (size_t)ln->size, PROT_READ, MAP_PRIVATE | populate, fd, 0);
         if (m == MAP_FAILED) { close(fd); return 0; }
+        if (!populate) madvise(m, (size_t)ln->size, MADV_SEQUENTIAL);
         ln->data = m;
     }
     close(fd);
