@@ -581,8 +581,9 @@ PART_SCHEMA = pa.schema(
 
 def _warm_up(input_bytes: int) -> None:
     """pyarrow imports its optional companions (pandas when installed, ~0.3 s) on first use, and the
-    compiled GDELT reader loads its kernels (~1 s): do both once in this process, before the readers
-    are forked, instead of once in each of them (the kernels only for inputs big enough to use them)."""
+    compiled GDELT reader's kernel is built (once per machine, ~0.6 s) and loaded: do both once in
+    this process, before the readers are forked, instead of once in each of them (the kernel only for
+    inputs big enough to use it)."""
     pa.array([0])
     if input_bytes >= gdelt_fast.MIN_BLOCK:
         gdelt_fast.warm_up()

@@ -127,7 +127,7 @@ def _kernel():
 
 
 # read_block's arguments: p a pointer, i an int64 (gdelt_lane.c)
-_ARGS = "pipipipppppipiipppppppipppp"
+_ARGS = "pipipipppppipiippppppipppp"
 
 
 def codes_array(countries: frozenset[str] | None) -> np.ndarray | None:
@@ -171,8 +171,8 @@ def fast_block(block, plan: Plan, codes: np.ndarray) -> FastBlock | None:
         n_lines = _kernel()(
             _ptr(u), n, _ptr(codes), len(codes), _ptr(plan.widths), len(plan.widths), _ptr(plan.columns),
             _ptr(plan.kinds), _ptr(plan.slots), _ptr(plan.lo), _ptr(plan.hi), len(plan.kinds),
-            _ptr(plan.country_fields), len(plan.country_fields), w.lines, _ptr(w.starts), _ptr(w.stops),
-            _ptr(w.dates), _ptr(w.status), _ptr(w.ints), _ptr(w.ivalid), _ptr(w.base), plan.n_text,
+            _ptr(plan.country_fields), len(plan.country_fields), w.lines, _ptr(w.starts), _ptr(w.dates),
+            _ptr(w.status), _ptr(w.ints), _ptr(w.ivalid), _ptr(w.base), plan.n_text,
             _ptr(w.offsets), _ptr(w.tvalid), _ptr(w.sbuf), _ptr(kept_out),
         )
         if n_lines >= 0:
@@ -207,14 +207,14 @@ def _ptr(a: np.ndarray) -> int:
 class _Work:
     """The kernel's outputs, kept by the process and reused block after block: fresh ones per block
     cost more in page faults (and zeroed huge pages) than the kernel itself. They only grow, and keep
-    their layout while they do not, so the same pages serve every block. Per line: starts, stops,
-    dates, status; per kept row (column-major): ints, ivalid, offsets, tvalid; and for each text field
+    their layout while they do not, so the same pages serve every block. Per line: starts, dates,
+    status; per kept row (column-major): ints, ivalid, offsets, tvalid; and for each text field
     a region of sbuf (from base[j]) as big as a block, room for that field in every line. Nothing a
     block returns may refer to them."""
 
     def __init__(self, plan: Plan, lines: int, size: int):
         self.lines, self.size, self.plan = lines, size, plan
-        self.starts, self.stops, self.dates = (np.empty(lines, np.int64) for _ in range(3))
+        self.starts, self.dates = np.empty(lines, np.int64), np.empty(lines, np.int64)
         self.status = np.empty(lines, np.uint8)
         self.ints = np.empty((plan.n_int, lines), np.int64)
         self.ivalid = np.empty((plan.n_int, lines), np.uint8)

@@ -1,11 +1,11 @@
-/* The compiled lane of the GDELT reader: one pass over a block (gdelt_fast.py explains the lane, and
- * compiles this file with the system's C compiler on first use; it is loaded with ctypes).
+/* The compiled lane of the GDELT reader: one pass over a block (gdelt_fast.py explains the lane;
+ * native.py compiles this file with the system's C compiler on first use; it is loaded with ctypes).
  *
- * read_block: every line of u[0:n] in one pass: its start, stop (without CR LF), SQLDATE (sqldate) and
- * status, and the rows taken (take) while the line is still in cache. Status: 0 blank; 1 outside the
- * filter (only counted by date); 2 for the plain reader (not taken, or outside the filter with an
- * unreadable date); 3 taken, outside the countries; 4 taken and kept. With a filter only lines holding
- * a tab-delimited code are tokenised.
+ * read_block: every line of u[0:n] in one pass: its start, SQLDATE (sqldate, read up to the line's
+ * end without CR LF) and status, and the rows taken (take) while the line is still in cache. Status:
+ * 0 blank; 1 outside the filter (only counted by date); 2 for the plain reader (not taken, or outside
+ * the filter with an unreadable date); 3 taken, outside the countries; 4 taken and kept. With a filter
+ * only lines holding a tab-delimited code are tokenised.
  *
  * Each 64 bytes give a mask of newlines and one of tabs (SSE2); the set bits are visited in order, so
  * the bytes in between are never looked at one by one, and a line's fields are cut from its tab mask.
@@ -325,12 +325,11 @@ static inline int take(const uint8_t *u, int64_t s, int64_t e, int64_t o, const 
     return 2;
 }
 
-/* the line u[s:stop] as line k: its start, stop, date and status, and its row when it is taken */
+/* the line u[s:stop] as line k: its start, date and status, and its row when it is taken */
 static inline void end_line(const uint8_t *u, int64_t s, int64_t stop, int64_t k, int64_t o, int hit,
-                            const plan_t *P, int64_t *starts, int64_t *stops, int64_t *dates, uint8_t *status,
+                            const plan_t *P, int64_t *starts, int64_t *dates, uint8_t *status,
                             int64_t *kept) {
     starts[k] = s;
-    stops[k] = stop;
     if (stop == s) {
         status[k] = 0;
         return;
@@ -349,7 +348,7 @@ static inline void end_line(const uint8_t *u, int64_t s, int64_t stop, int64_t k
 int64_t read_block(const uint8_t *u, int64_t n, const uint8_t *codes, int64_t ncode, const int64_t *widths,
                    int64_t nwidth, const int64_t *columns, const int64_t *kinds, const int64_t *slots,
                    const int64_t *lo, const int64_t *hi, int64_t nfield, const int64_t *country_fields,
-                   int64_t ncountry, int64_t cap, int64_t *starts, int64_t *stops, int64_t *dates,
+                   int64_t ncountry, int64_t cap, int64_t *starts, int64_t *dates,
                    uint8_t *status, int64_t *ints, uint8_t *ivalid, const int64_t *base, int64_t ntext,
                    int32_t *offsets, uint8_t *tvalid, uint8_t *sbuf, int64_t *kept) {
     int64_t at[MAXC], row_at[MAXC];
@@ -392,7 +391,7 @@ int64_t read_block(const uint8_t *u, int64_t n, const uint8_t *codes, int64_t nc
             if (k == cap) return -1;
             int64_t stop = p;
             if (stop > line_start && u[stop - 1] == 13) stop--;
-            end_line(u, line_start, stop, k, o, hit, &P, starts, stops, dates, status, &o);
+            end_line(u, line_start, stop, k, o, hit, &P, starts, dates, status, &o);
             k++;
             line_start = p + 1;
             hit = 0;
@@ -405,7 +404,7 @@ int64_t read_block(const uint8_t *u, int64_t n, const uint8_t *codes, int64_t nc
         if (k == cap) return -1;
         int64_t stop = n;
         if (stop > line_start && u[stop - 1] == 13) stop--;
-        end_line(u, line_start, stop, k, o, hit, &P, starts, stops, dates, status, &o);
+        end_line(u, line_start, stop, k, o, hit, &P, starts, dates, status, &o);
         k++;
     }
     *kept = o;

@@ -13,6 +13,7 @@ C API). Without it, `available()` is False and the caller inflates as before.
 from __future__ import annotations
 
 import ctypes
+import functools
 import threading
 
 _lock = threading.Lock()
@@ -39,19 +40,12 @@ class _Lib:
         self.lib = lib
 
 
-_LIB: _Lib | None = None
-_LOADED = False
-
-
+@functools.cache
 def _lib() -> _Lib | None:
-    global _LIB, _LOADED
-    if not _LOADED:
-        try:
-            _LIB = _Lib()
-        except (ImportError, OSError, AttributeError):
-            _LIB = None
-        _LOADED = True
-    return _LIB
+    try:
+        return _Lib()
+    except (ImportError, OSError, AttributeError):  # no deflate package, or one without libdeflate's API
+        return None
 
 
 def available() -> bool:
