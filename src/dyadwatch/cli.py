@@ -111,6 +111,30 @@ def run_ingest(store: Store, paths: list, countries, source: Optional[str], work
     return report
 
 
+def _skip_pandas_probe() -> None:
+    """pyarrow imports pandas (~0.3 s, before the readers can start) the first time it is handed any
+    object, only to check whether that is a pandas one; an ingest never hands it one. So this process
+    lets pyarrow's first check find no pandas; pyarrow then skips the check, and anything that really
+    needs pandas (`to_pandas`) still imports it."""
+    if "pandas" in sys.modules:
+        return
+    sys.meta_path.insert(0, _NoPandas)
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(_NoPandas)
+
+
+class _NoPandas:
+    """An import finder under which `import pandas` raises ImportError."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name == "pandas":
+            raise ImportError("pandas is skipped here")
+        return None
+
+
 def _print_ingest(report: IngestReport) -> None:
     rate = report.rows_read / report.seconds if report.seconds else 0
     console.print(
@@ -138,6 +162,8 @@ def ingest(
     if source is not None and source not in SOURCE_NAMES:
         fail(f"--source {source!r}: choose one of {', '.join(SOURCE_NAMES)}")
     use_engine(engine, master, workers)
+    if engine == "duckdb":
+        _skip_pandas_probe()
     report = _guard(lambda: run_ingest(_store(store), paths, _countries(countries), source, workers, engine=engine))
     _print_ingest(report)
     if report.failed or report.problems:
