@@ -77,6 +77,7 @@ def md5_of(path: Path) -> str:
 
 
 MD5_SOURCE = Path(__file__).with_name("md5_lanes.c")
+MD5_LANES = 8  # files md5_lanes.c hashes at once
 
 
 @functools.cache

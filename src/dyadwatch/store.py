@@ -24,12 +24,14 @@ import fcntl
 import itertools
 import multiprocessing
 import os
+import queue
 import shutil
 import sys
+import threading
 import time
 import uuid
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +46,7 @@ import pyarrow.parquet as pq
 
 from .codebook import parse_dyad
 from . import dyad_index
-from .ingest import FileResult, expand_paths, md5_many, read_file, reader_init
+from .ingest import MD5_LANES, FileResult, expand_paths, md5_many, read_file, reader_init
 from .sources import gdelt_fast
 from .schema import DAILY_TOTALS_SCHEMA, EVENT_COLUMNS, EVENT_SCHEMA
 
@@ -198,29 +200,34 @@ class Store:
         workers: int | None = None,
         on_file: Callable[[FileResult | str, int], None] | None = None,
     ) -> IngestReport:
-        """Ingest files, folders or globs. `on_file(result_or_skipped_name, bytes)` reports progress."""
+        """Ingest files, folders or globs. `on_file(result_or_skipped_name, bytes)` reports progress.
+
+        The work is a pipeline, so that both cores are busy from the start: the readers are forked
+        first; a thread hashes the files (eight at a time) while the catalog says which are known;
+        each new file goes to a reader as soon as its MD5 is in."""
         started = time.perf_counter()
         report = IngestReport()
         files, report.problems = expand_paths(paths)
+        # the order that ranks a repeated event id: file name (then content MD5, within `_ingest_batch`)
+        files.sort(key=lambda f: (f.name, str(f)))
         workers = workers or min(os.cpu_count() or 1, 8)
         with self._writer_lock():
-            with self._catalog(write=True) as con:
-                self._clean_orphans(con)
-                known = {r[0] for r in con.execute("SELECT md5 FROM files").fetchall()}
-            with ThreadPoolExecutor(max_workers=2) as pool:  # hashing releases the GIL
-                # two hashers, each over every other file (so they get about the same bytes)
-                halves = [pool.submit(md5_many, files[k::2]) for k in (0, 1)]
-                _warm_up(sum(f.stat().st_size for f in files))  # meanwhile
-                md5s = [""] * len(files)
-                md5s[0::2], md5s[1::2] = halves[0].result(), halves[1].result()
-            todo = _new_files(files, md5s, known, report, on_file)
-            for batch in _batches(todo, BATCH_FILES, BATCH_BYTES):
-                self._ingest_batch(batch, countries, source, workers, report, on_file)
+            _warm_up(sum(f.stat().st_size for f in files))  # before the fork: the readers share it
+            with _readers(min(workers, len(files))) as pool, _Digests(files) as digests:
+                with self._catalog(write=True) as con:
+                    self._clean_orphans(con)
+                    known = {r[0] for r in con.execute("SELECT md5 FROM files").fetchall()}
+                todo = _Peekable(_new_files_as_hashed(files, digests, known, report, on_file))
+                while todo.more():
+                    batch = _batch_of(todo, BATCH_FILES, BATCH_BYTES)
+                    self._ingest_batch(batch, countries, source, pool, workers, report, on_file)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _ingest_batch(self, batch, countries, source, workers, report: IngestReport, on_file) -> None:
-        """Read a batch of files in parallel and write their new events as parts while they are read.
+    def _ingest_batch(self, batch: Iterator[tuple[Path, str]], countries, source, pool, workers: int,
+                      report: IngestReport, on_file) -> None:
+        """Read a batch of files (name order) in parallel and write their new events as parts while they
+        are read.
 
         The workers stage each file's kept events as Arrow IPC; this process takes the staged files in
         the order that decides which row of a repeated event id is kept (file name, then content), drops
@@ -230,13 +237,13 @@ class Store:
         staging = self.root / "staging" / batch_id
         staging.mkdir(parents=True, exist_ok=True)
         results: list[FileResult] = []
-        order = sorted(batch, key=lambda pm: (pm[0].name, pm[1]))
-        args = [(str(p), m, str(staging), countries, source) for p, m in order]
+        args = ((str(p), m, str(staging), countries, source) for p, m in batch)
         events_dir = (self.root / "events").resolve()
         events_dir.mkdir(parents=True, exist_ok=True)
         new = _NewEvents(self, events_dir, batch_id)
         try:
-            for group in _same_name_groups(_read_in_order(args, workers)):
+            for group in _same_name_groups(_read_in_order(args, pool, workers)):
+                group.sort(key=lambda r: r.md5)  # files of the same name rank by content
                 for r in group:
                     (report.failed if r.error else results).append(r)
                     if on_file:
@@ -589,23 +596,91 @@ def _warm_up(input_bytes: int) -> None:
         gdelt_fast.warm_up()
 
 
-def _read_in_order(args: list[tuple], workers: int) -> Iterator[FileResult]:
-    """`read_file(*a)` for each of `args`, in parallel processes, yielded in the order of `args`."""
-    if workers <= 1 or len(args) <= 1:
-        for a in args:
-            yield read_file(*a)
+@contextmanager
+def _readers(workers: int) -> Iterator[ProcessPoolExecutor | None]:
+    """The reader processes, forked now (before this process starts threads), or None when one reader
+    is enough (it then reads in this process)."""
+    if workers <= 1:
+        yield None
         return
     # forked readers share this process's imports; but polars' threads do not survive a fork, so once
     # polars is loaded here (a one-file ingest read it in this process) the readers start afresh
     context = multiprocessing.get_context("spawn" if "polars" in sys.modules else None)
-    with ProcessPoolExecutor(max_workers=min(workers, len(args)), mp_context=context, initializer=reader_init) as pool:
-        todo = iter(args)
-        running = deque(pool.submit(read_file, *a) for a in itertools.islice(todo, workers * (_AHEAD + 1)))
-        while running:
-            result = running.popleft().result()
-            for a in itertools.islice(todo, 1):
-                running.append(pool.submit(read_file, *a))
-            yield result
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=reader_init) as pool:
+        pool.submit(int)  # starts the processes
+        yield pool
+
+
+def _read_in_order(args: Iterator[tuple], pool: ProcessPoolExecutor | None, workers: int) -> Iterator[FileResult]:
+    """`read_file(*a)` for each of `args`, in the reader processes of `pool` (a few files ahead of the
+    one yielded), yielded in the order of `args`."""
+    if pool is None:
+        for a in args:
+            yield read_file(*a)
+        return
+    todo = iter(args)
+    running = deque(pool.submit(read_file, *a) for a in itertools.islice(todo, workers * (_AHEAD + 1)))
+    while running:
+        result = running.popleft().result()
+        for a in itertools.islice(todo, 1):
+            running.append(pool.submit(read_file, *a))
+        yield result
+
+
+class _Digests:
+    """The MD5 of each of `files`, in order, computed ahead by a thread eight files at a time (the
+    hashing releases the GIL). Iterating raises what hashing a file raised."""
+
+    def __init__(self, files: list[Path]):
+        self.files = files
+        self.ready: queue.Queue = queue.Queue()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._hash, name="dyadwatch-md5", daemon=True)
+
+    def _hash(self) -> None:
+        try:
+            for i in range(0, len(self.files), MD5_LANES):
+                if self.stop.is_set():
+                    return
+                self.ready.put(md5_many(self.files[i : i + MD5_LANES]))
+        except BaseException as exc:  # noqa: BLE001 - handed to the iterating thread
+            self.ready.put(exc)
+
+    def __enter__(self) -> "_Digests":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def __iter__(self) -> Iterator[str]:
+        for _ in range(0, len(self.files), MD5_LANES):
+            got = self.ready.get()
+            if isinstance(got, BaseException):
+                raise got
+            yield from got
+
+
+class _Peekable:
+    def __init__(self, items: Iterator):
+        self.items, self.head = iter(items), []
+
+    def more(self) -> bool:
+        if not self.head:
+            self.head = list(itertools.islice(self.items, 1))
+        return bool(self.head)
+
+    def peek(self):
+        return self.head[0] if self.more() else None
+
+    def __next__(self):
+        if not self.more():
+            raise StopIteration
+        return self.head.pop()
+
+    def __iter__(self):
+        return self
 
 
 def _same_name_groups(results: Iterator[FileResult]) -> Iterator[list[FileResult]]:
@@ -874,7 +949,11 @@ def _new_files(files: list[Path], md5s: list[str], known: set[str], report: "Ing
                on_file=None) -> list[tuple[Path, str]]:
     """The (file, MD5) pairs not yet in the manifest; the others are reported as skipped. The same
     content twice in one run is read once."""
-    todo: list[tuple[Path, str]] = []
+    return list(_new_files_as_hashed(files, md5s, known, report, on_file))
+
+
+def _new_files_as_hashed(files, md5s, known: set[str], report: "IngestReport", on_file=None) -> Iterator[tuple[Path, str]]:
+    """`_new_files`, one pair at a time as the MD5s (an iterable) come in."""
     for f, m in zip(files, md5s):
         if m in known:
             report.skipped.append(str(f))
@@ -882,8 +961,21 @@ def _new_files(files: list[Path], md5s: list[str], known: set[str], report: "Ing
                 on_file(str(f), f.stat().st_size)
         else:
             known.add(m)
-            todo.append((f, m))
-    return todo
+            yield f, m
+
+
+def _batch_of(todo: _Peekable, size: int, max_bytes: int) -> Iterator[tuple[Path, str]]:
+    """The next run of `todo` ((path, md5) pairs in name order): at most `size` files and `max_bytes` of
+    input, at least one file, and never split between files of the same name (they rank together)."""
+    n = total = 0
+    last = None
+    while todo.more():
+        path = todo.peek()[0]
+        nbytes = path.stat().st_size
+        if n and path.name != last and (n >= size or total + nbytes > max_bytes):
+            return
+        yield next(todo)
+        n, total, last = n + 1, total + nbytes, path.name
 
 
 def _batches(items: list[tuple[Path, str]], size: int, max_bytes: int | None = None) -> Iterator[list]:
