@@ -1,5 +1,6 @@
 """The ingest pipeline: files are hashed ahead in a thread (eight at a time) and read as their MD5s come
-in; batches never split files of the same name; the CLI's ingest skips pyarrow's pandas probe."""
+in; batches never split files of the same name; the CLI's ingest skips pyarrow's pandas probe; parts are
+encoded without dictionaries of unique columns and with statistics where something reads them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 import dyadwatch.store as store_mod
@@ -122,3 +124,21 @@ print(json.dumps([code, after_ingest, len(frame), type(frame).__name__, kind]))
     assert code in (0, None) and after_ingest is False
     assert rows == 9354 and kind == "DataFrame"
     assert arrow_type.startswith("dictionary<values=")  # a categorical: pyarrow knows pandas again
+
+
+def test_parts_skip_dictionaries_of_unique_columns_and_keep_the_statistics_read(store_dir):
+    store = Store(store_dir)
+    store.ingest([KARABAKH], workers=1)
+    parts = store.part_paths()
+    assert parts
+    for path in parts:
+        meta = pq.ParquetFile(path).metadata
+        for g in range(meta.num_row_groups):
+            cols = {meta.row_group(g).column(j).path_in_schema: meta.row_group(g).column(j)
+                    for j in range(meta.num_columns)}
+            for name in ("event_id", "source_line"):
+                assert not any("DICTIONARY" in e for e in cols[name].encodings), name
+            assert any("DICTIONARY" in e for e in cols["actor1_name"].encodings)
+            for name in ("event_id", "event_date", "actor1_country", "actor2_country", "event_root_code", "quad_class"):
+                assert cols[name].statistics is not None and cols[name].statistics.has_min_max, name
+            assert cols["actor1_name"].statistics is None or not cols["actor1_name"].statistics.has_min_max

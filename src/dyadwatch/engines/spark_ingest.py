@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 
 from ..ingest import FileResult, expand_paths, md5_of, read_file
 from ..schema import DAILY_TOTALS_SCHEMA, QUARANTINE_SCHEMA
-from ..store import PART_SCHEMA, IngestReport, Store, StoreError, _batches, _new_files
+from ..store import PART_SCHEMA, IngestReport, Store, StoreError, _batches, _new_files, part_writer
 from .spark_engine import session
 
 BATCH_FILES = 4096
@@ -150,13 +150,13 @@ def _write_task(batch_id: str, events_dir: str):
                 held += t.num_rows
                 rows += t.num_rows
                 if held >= ROW_GROUP:
-                    writer = writer or pq.ParquetWriter(target, PART_SCHEMA, compression="zstd")
+                    writer = writer or part_writer(target)
                     whole = pa.concat_tables(pending)
                     cut = held - held % ROW_GROUP
                     writer.write_table(whole.slice(0, cut), row_group_size=ROW_GROUP)
                     pending, held = ([whole.slice(cut)] if cut < held else []), held - cut
             if pending:
-                writer = writer or pq.ParquetWriter(target, PART_SCHEMA, compression="zstd")
+                writer = writer or part_writer(target)
                 writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP)
             if writer is not None:
                 writer.close()
