@@ -281,17 +281,22 @@ class Store:
                       for r in results if r.quarantine.num_rows]
         totals = [r.totals.append_column("md5", pa.repeat(pa.scalar(r.md5), r.totals.num_rows))
                   for r in results if r.totals.num_rows]
+        # as Arrow tables: executemany costs ~1 ms a row (0.1 s for a batch of 100 files)
+        parts = pa.table(dict(zip(["path", "source", "year", "month", "batch", "rows"], map(list, zip(*new_parts)))))
+        files = pa.table(dict(zip(
+            ["md5", "name", "path", "size", "source", "rows_read", "rows_kept", "rows_stored", "rows_rejected",
+             "rows_filtered", "countries", "batch", "ingested_at", "seconds"],
+            map(list, zip(*[[r.md5, r.name, r.path, r.size, r.source, r.rows_read, r.rows_kept,
+                             stored_by_file.get(r.name, 0), r.rows_rejected, r.rows_filtered, country_text,
+                             batch_id, now, r.seconds] for r in results])),
+        )))
         with self._catalog(write=True) as con:
             con.execute("BEGIN")
-            if new_parts:
-                con.executemany("INSERT INTO parts VALUES (?, ?, ?, ?, ?, ?)", new_parts)
-            if results:
-                con.executemany(
-                    "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [[r.md5, r.name, r.path, r.size, r.source, r.rows_read, r.rows_kept,
-                      stored_by_file.get(r.name, 0), r.rows_rejected, r.rows_filtered, country_text,
-                      batch_id, now, r.seconds] for r in results],
-                )
+            for name, table in (("parts", parts), ("files", files)):
+                if table.num_rows:
+                    con.register("new_rows", table)
+                    con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM new_rows")
+                    con.unregister("new_rows")
             if quarantine:
                 con.register("q", pa.concat_tables(quarantine))
                 con.execute("INSERT INTO quarantine SELECT md5, source_file, source_line, reason, raw FROM q")
