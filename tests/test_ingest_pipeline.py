@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 
 import dyadwatch.store as store_mod
 from dyadwatch.store import Store, _batch_of, _Digests, _Peekable
@@ -41,15 +40,35 @@ def test_digests_come_in_file_order(tmp_path):
     assert got == [hashlib_md5(p) for p in paths]  # 19 files: three calls of eight lanes
 
 
-def test_a_file_that_cannot_be_hashed_raises_in_its_place(tmp_path):
+def test_a_file_that_cannot_be_hashed_gives_its_error_in_its_place(tmp_path):
     paths = make_files(tmp_path, [10] * 12)
     paths[9].unlink()
-    got = []
-    with pytest.raises(FileNotFoundError):
-        with _Digests(paths) as digests:
-            for d in digests:
-                got.append(d)
-    assert got == [hashlib_md5(p) for p in paths[:8]]  # the first eight, then the error of the second call
+    with _Digests(paths) as digests:
+        got = list(digests)
+    assert got[:9] == [hashlib_md5(p) for p in paths[:9]]
+    assert isinstance(got[9], FileNotFoundError) and got[9].filename == str(paths[9])
+    assert got[10:] == [hashlib_md5(p) for p in paths[10:]]
+
+
+def test_an_unreadable_file_is_reported_and_the_others_are_ingested(tmp_path, monkeypatch):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for zipped in sorted(KARABAKH.glob("*.zip")):
+        (folder / zipped.name).write_bytes(zipped.read_bytes())
+    bad = sorted(folder.iterdir())[1]
+    real_many, real_one = store_mod.md5_many, store_mod.md5_of
+
+    def refuse(path):
+        if Path(path) == bad:
+            raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(store_mod, "md5_many", lambda chunk: [refuse(p) for p in chunk] and real_many(chunk))
+    monkeypatch.setattr(store_mod, "md5_of", lambda p: refuse(p) or real_one(p))
+    store = Store(tmp_path / "st")
+    report = store.ingest([folder], workers=2)
+    assert [f.error for f in report.failed] == [f"{bad}: cannot be read (Permission denied)"]
+    assert sorted(f.name for f in report.files) == sorted(p.name for p in folder.iterdir() if p != bad)
+    assert store.status()["files"] == 2
 
 
 def test_leaving_early_stops_the_hashing_thread(tmp_path, monkeypatch):

@@ -46,7 +46,7 @@ import pyarrow.parquet as pq
 
 from .codebook import parse_dyad
 from . import dyad_index
-from .ingest import MD5_LANES, FileResult, expand_paths, md5_many, read_file, reader_init
+from .ingest import MD5_LANES, FileResult, expand_paths, md5_many, md5_of, read_file, reader_init
 from .sources import gdelt_fast
 from .schema import DAILY_TOTALS_SCHEMA, EVENT_COLUMNS, EVENT_SCHEMA
 
@@ -664,7 +664,11 @@ class _Digests:
             for i in range(0, len(self.files), MD5_LANES):
                 if self.stop.is_set():
                     return
-                self.ready.put(md5_many(self.files[i : i + MD5_LANES]))
+                chunk = self.files[i : i + MD5_LANES]
+                try:
+                    self.ready.put(md5_many(chunk))
+                except OSError:  # one of them cannot be read: that one is reported, the others go on
+                    self.ready.put([_md5_or_error(p) for p in chunk])
         except BaseException as exc:  # noqa: BLE001 - handed to the iterating thread
             self.ready.put(exc)
 
@@ -676,12 +680,20 @@ class _Digests:
         self.stop.set()
         self.thread.join()
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[str | OSError]:
+        """Each file's MD5, or the OSError of a file that cannot be read."""
         for _ in range(0, len(self.files), MD5_LANES):
             got = self.ready.get()
             if isinstance(got, BaseException):
                 raise got
             yield from got
+
+
+def _md5_or_error(path: Path) -> str | OSError:
+    try:
+        return md5_of(path)
+    except OSError as exc:
+        return exc
 
 
 class _Peekable:
@@ -975,9 +987,16 @@ def _new_files(files: list[Path], md5s: list[str], known: set[str], report: "Ing
 
 
 def _new_files_as_hashed(files, md5s, known: set[str], report: "IngestReport", on_file=None) -> Iterator[tuple[Path, str]]:
-    """`_new_files`, one pair at a time as the MD5s (an iterable) come in."""
+    """`_new_files`, one pair at a time as the MD5s (an iterable) come in. A file that could not be
+    hashed (an OSError instead of its MD5) is reported as failed, with a one-line error."""
     for f, m in zip(files, md5s):
-        if m in known:
+        if isinstance(m, OSError):
+            failed = FileResult(path=str(f), name=f.name, size=0, md5="",
+                                error=f"{f}: cannot be read ({m.strerror or m})")
+            report.failed.append(failed)
+            if on_file:
+                on_file(failed, 0)
+        elif m in known:
             report.skipped.append(str(f))
             if on_file:
                 on_file(str(f), f.stat().st_size)
