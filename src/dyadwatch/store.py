@@ -1019,20 +1019,10 @@ def _batch_of(todo: _Peekable, size: int, max_bytes: int) -> Iterator[tuple[Path
         n, total, last = n + 1, total + nbytes, path.name
 
 
-def _batches(items: list[tuple[Path, str]], size: int, max_bytes: int | None = None) -> Iterator[list]:
-    """`items` ((path, md5) pairs) in runs of at most `size` files and `max_bytes` of input (at least one
-    file a run; no byte limit when None)."""
-    batch: list = []
-    total = 0
-    for item in items:
-        n = item[0].stat().st_size if max_bytes is not None else 0
-        if batch and (len(batch) >= size or (max_bytes is not None and total + n > max_bytes)):
-            yield batch
-            batch, total = [], 0
-        batch.append(item)
-        total += n
-    if batch:
-        yield batch
+def _batches(items: list[tuple[Path, str]], size: int) -> Iterator[list]:
+    """`items` ((path, md5) pairs) in runs of at most `size` files (the Spark engine's batches)."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 def open_store(path: str | os.PathLike | None = None) -> Store:
