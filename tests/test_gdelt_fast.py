@@ -1,6 +1,7 @@
 """The compiled lane of the GDELT reader (`sources/gdelt_fast.py`) gives the plain reader's result
-exactly: the same events (every column, every value, in order), quarantined rows, per-day totals and
-row counts, on real files and on mangled ones, with and without a country filter.
+exactly: the same events (every column, every value, in line order once sorted by source_line: the
+lane puts a file's rows of its main month first), quarantined rows, per-day totals and row counts, on
+real files and on mangled ones, with and without a country filter.
 
 Here every block goes through the lane (`MIN_BLOCK` = 0); the plain reader is the same code with
 DYADWATCH_PLAIN_READER=1. The lane hands every line it is not sure of to the plain reader, so the
@@ -15,11 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dyadwatch.sources.gdelt as gdelt
+from dyadwatch import native
 from dyadwatch.sources import gdelt_fast
 from dyadwatch.sources.base import InputFile
 from dyadwatch.sources.gdelt import GDELT1, GDELT2
@@ -47,7 +50,10 @@ def outcome(source, path: Path, countries, plain: bool, monkeypatch):
         out = read_outcome(source, path, countries)
     finally:
         monkeypatch.delenv("DYADWATCH_PLAIN_READER")
-    return out if isinstance(out, str) else (out[0], out[1], +out[2], out[3])
+    if isinstance(out, str):
+        return out
+    events = out[0].take(pc.sort_indices(out[0]["source_line"]))  # a stable sort: ties keep their order
+    return events, out[1], +out[2], out[3]
 
 
 def assert_same(source, path: Path, countries, monkeypatch):
@@ -93,6 +99,64 @@ def test_the_lane_takes_the_clean_rows_itself():
     assert str(cols["date_added"][0].as_py()) == "{}-{}-{} {}:{}:{}".format(
         line[59][:4].decode(), line[59][4:6].decode(), line[59][6:8].decode(),
         line[59][8:10].decode(), line[59][10:12].decode(), line[59][12:14].decode())
+
+
+def _dated(row: bytes, sqldate: bytes, event_id: int) -> bytes:
+    fields = row.split(b"\t")
+    fields[0], fields[1] = str(event_id).encode(), sqldate
+    return b"\t".join(fields)
+
+
+def test_the_rows_of_the_main_month_come_first():
+    """Six clean rows dated Nov, Oct, Nov, Dec, Nov, Oct 2020 (lines 0-5): the kept rows come as lines
+    0, 2, 4 (November, the month of the first line taken), then 1, 3, 5; each row's values are its own
+    line's. Given December as the main month: 3, then 0, 1, 2, 4, 5."""
+    dates = [b"20201113", b"20201031", b"20201102", b"20201201", b"20201130", b"20201001"]
+    block = b"\n".join(_dated(SAMPLE[0], d, 900 + i) for i, d in enumerate(dates)) + b"\n"
+    none = gdelt_fast.codes_array(None)
+    fb = gdelt_fast.fast_block(memoryview(block), GDELT2.plan, none)
+    assert fb.kept_lines.tolist() == [0, 2, 4, 1, 3, 5]
+    assert fb.columns["event_id"].to_pylist() == [900, 902, 904, 901, 903, 905]
+    assert fb.main_month == (2020 - 1970) * 12 + 10  # November 2020
+    dec = gdelt_fast.fast_block(memoryview(block), GDELT2.plan, none, (2020 - 1970) * 12 + 11)
+    assert dec.kept_lines.tolist() == [3, 0, 1, 2, 4, 5] and dec.main_month == (2020 - 1970) * 12 + 11
+    assert [str(d) for d in dec.columns["event_date"].to_pylist()] == [
+        "2020-12-01", "2020-11-13", "2020-10-31", "2020-11-02", "2020-11-30", "2020-10-01"]
+
+
+def test_a_files_blocks_share_its_main_month(tmp_path, monkeypatch):
+    """Reading a file block by block, every block puts the month of the file's first row first: in a
+    block that starts with October, the November row still comes first."""
+    dates = [b"20201113"] * 3 + [b"20201031", b"20201105", b"20201001"] + [b"20201105"] * 3
+    path = tmp_path / "20201113.export.CSV"
+    path.write_bytes(b"\n".join(_dated(SAMPLE[0], d, 700 + i) for i, d in enumerate(dates)) + b"\n")
+    size = len(path.read_bytes()) // 3 + 1  # three rows a block: Nov Nov Nov | Oct Nov Oct | Nov Nov Nov
+    monkeypatch.setattr(gdelt, "BLOCK_SIZE", size)
+    chunks = list(GDELT2.read(InputFile(path), None))
+    ids = [i for c in chunks for i in c.events["event_id"].to_pylist()]
+    assert ids == [700, 701, 702, 704, 703, 705, 706, 707, 708]
+    assert [c.events.num_rows for c in chunks] == [3, 3, 3]
+
+
+@pytest.mark.skipif(native.flags() == native.CFLAGS, reason="this CPU's builds are the baseline ones")
+@pytest.mark.parametrize("countries", [RT, None], ids=["RUS-TUR", "all"])
+def test_the_baseline_build_gives_the_same_blocks(countries, monkeypatch):
+    """The kernel built for the baseline CPU (SSE2 masks) and for this one (AVX2) read real blocks, with
+    every field, the same."""
+    path = sorted(KARABAKH.iterdir())[1]
+    text = memoryview(InputFile(path).read_all(1 << 30))
+    codes = gdelt_fast.codes_array(countries)
+    got = {}
+    for name, cflags in (("baseline", native.CFLAGS), ("this CPU", native.flags())):
+        kernel = gdelt_fast._kernel(cflags)
+        monkeypatch.setattr(gdelt_fast, "_kernel", lambda kernel=kernel: kernel)
+        got[name] = gdelt_fast.fast_block(text, GDELT2.plan, codes)
+        monkeypatch.undo()
+    a, b = got["baseline"], got["this CPU"]
+    assert len(a.kept_lines) > 100 and np.array_equal(a.kept_lines, b.kept_lines)
+    assert np.array_equal(a.starts, b.starts) and np.array_equal(a.plain, b.plain)
+    assert np.array_equal(a.counts, b.counts) and a.main_month == b.main_month
+    assert pa.table(a.columns).equals(pa.table(b.columns))
 
 
 @settings(max_examples=300, deadline=None)

@@ -11,12 +11,18 @@ import sys
 import time
 from pathlib import Path
 
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 import dyadwatch.store as store_mod
+from dyadwatch.sources import gdelt_fast
+from dyadwatch.sources.gdelt import GDELT2
 from dyadwatch.store import Store, _batch_of, _Digests, _Peekable
 
-from conftest import KARABAKH
+from conftest import KARABAKH, RAW
 
 
 def hashlib_md5(path: Path) -> str:
@@ -161,3 +167,63 @@ def test_parts_skip_dictionaries_of_unique_columns_and_keep_the_statistics_read(
             for name in ("event_id", "event_date", "actor1_country", "actor2_country", "event_root_code", "quad_class"):
                 assert cols[name].statistics is not None and cols[name].statistics.has_min_max, name
             assert cols["actor1_name"].statistics is None or not cols["actor1_name"].statistics.has_min_max
+
+
+# -- the rows of a file's main month come first (the lane), and the store relies on line, not position
+
+def test_a_repeated_id_keeps_its_first_row_by_line_then_position():
+    table = pa.table({"event_id": [5, 7, 5, 9, 7], "source_line": [10, 3, 2, 4, 3]})
+    rows = np.arange(5)
+    _, inverse = np.unique(table["event_id"].to_numpy(), return_inverse=True)
+    # id 5: line 2 (row 2) before line 10; id 7: both line 3, the first row wins; id 9 alone
+    assert store_mod._first_by_line(table, rows, inverse, 3).tolist() == [False, True, True, True, False]
+    assert store_mod._first_by_line(table, rows[:2], inverse[:2], 2).tolist() == [True, True]
+
+
+def _row(sample: bytes, event_id: int, sqldate: str, tone: str) -> bytes:
+    fields = sample.split(b"\t")
+    fields[0], fields[1], fields[34] = str(event_id).encode(), sqldate.encode(), tone.encode()
+    return b"\t".join(fields)
+
+
+def test_a_repeated_id_across_months_stores_its_first_line(tmp_path, monkeypatch):
+    """Event 42 on line 2 (October) and again on line 4 (November). The lane puts the file's November
+    rows (its main month) first, so line 4's row comes before line 2's: the store still keeps line 2's,
+    as the plain reader's order would."""
+    monkeypatch.setattr(gdelt_fast, "MIN_BLOCK", 0)
+    sample = (RAW / "events.csv").read_bytes().split(b"\n")[0]
+    lines = [_row(sample, 40, "20201113", "1.5"), _row(sample, 42, "20201031", "-2.5"),
+             _row(sample, 41, "20201113", "3.5"), _row(sample, 42, "20201114", "4.5")]
+    path = tmp_path / "in" / "20201114.export.CSV"
+    path.parent.mkdir()
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    fb = gdelt_fast.fast_block(memoryview(path.read_bytes()), GDELT2.plan, gdelt_fast.codes_array(None))
+    assert fb.kept_lines.tolist() == [0, 2, 3, 1]  # the lane's order: November first
+    store = Store(tmp_path / "store")
+    report = store.ingest([path], workers=1, source="gdelt2")
+    assert report.rows_kept == 4 and report.rows_stored == 3
+    got = store.events().sort_by("event_id").select(["event_id", "event_date", "avg_tone", "source_line"])
+    assert got.to_pylist() == [
+        {"event_id": 40, "event_date": dt.date(2020, 11, 13), "avg_tone": 1.5, "source_line": 1},
+        {"event_id": 41, "event_date": dt.date(2020, 11, 13), "avg_tone": 3.5, "source_line": 3},
+        {"event_id": 42, "event_date": dt.date(2020, 10, 31), "avg_tone": -2.5, "source_line": 2},
+    ]
+
+
+def test_most_of_a_table_in_few_runs_is_sliced_and_a_few_rows_are_copied():
+    table = pa.table({"x": pa.array(range(10), pa.int64()), "s": pa.array([f"r{i}" for i in range(10)])})
+    base = table["s"].chunks[0].buffers()[2].address
+    mask = np.array([1, 1, 1, 0, 1, 1, 1, 1, 0, 1], bool)
+    part = store_mod._rows_of(table, mask)
+    assert part["x"].to_pylist() == [0, 1, 2, 4, 5, 6, 7, 9]
+    assert [c.buffers()[2].address for c in part["s"].chunks] == [base] * 3  # three slices, no copy
+    few = store_mod._rows_of(table, ~mask)
+    assert few["x"].to_pylist() == [3, 8] and few["s"].to_pylist() == ["r3", "r8"]
+    assert all(c.buffers()[2].address != base for c in few["s"].chunks)  # copied: not kept alive
+    # most rows, but in more runs than _MAX_RUNS: copied (slices by the hundred cost more than a copy)
+    n = 3 * (store_mod._MAX_RUNS + 1)
+    wide = pa.table({"x": pa.array(range(n), pa.int64())})
+    ragged = np.arange(n) % 3 != 2
+    got = store_mod._rows_of(wide, ragged)
+    assert got["x"].to_pylist() == [i for i in range(n) if i % 3 != 2]
+    assert got["x"].num_chunks == 1 and got["x"].chunks[0].buffers()[1].address != wide["x"].chunks[0].buffers()[1].address

@@ -801,10 +801,10 @@ class _NewEvents:
                 pc.equal(table["source"], source).to_numpy(zero_copy_only=False)
             )
             ids = table["event_id"].to_numpy()[rows]
-            uniq, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+            uniq, inverse = np.unique(ids, return_inverse=True)
             runs = self.seen.setdefault(source, _IdRuns())
             old = runs.seen(uniq)
-            keep[rows] = (first[inverse] == np.arange(len(rows))) & ~old[inverse]
+            keep[rows] = _first_by_line(table, rows, inverse, len(uniq)) & ~old[inverse]
             runs.add(uniq[~old])
         if not keep.all():
             table = table.filter(pa.array(keep))
@@ -879,6 +879,21 @@ class _NewEvents:
         return target, kept
 
 
+def _first_by_line(table: pa.Table, rows: np.ndarray, inverse: np.ndarray, n_ids: int) -> np.ndarray:
+    """Mask of `rows` of `table` that are the first of their event id (`inverse`: each row's id number)
+    by source line, then position: a reader's rows are not in line order (the lane puts each file's
+    rows of its main month first), and files of the same name come sorted by line (`_staged_table`)."""
+    if n_ids == len(rows):  # no id repeats (the usual case)
+        return np.ones(len(rows), dtype=bool)
+    lines = table["source_line"].to_numpy()[rows]
+    order = np.lexsort((np.arange(len(rows)), lines, inverse))  # by id, then line, then position
+    first = np.zeros(len(rows), dtype=bool)
+    starts = np.ones(len(rows), dtype=bool)
+    starts[1:] = inverse[order][1:] != inverse[order][:-1]
+    first[order[starts]] = True
+    return first
+
+
 def _rows_table(names: list[str], rows: list) -> pa.Table:
     """Rows (sequences in the order of `names`) as an Arrow table; no columns when there are no rows."""
     return pa.table(dict(zip(names, map(list, zip(*rows)))))
@@ -934,9 +949,7 @@ class _PartWriter:
         keys = np.unique(key)
         for u in keys.tolist():
             k = (names[u // 1_000_000], (u % 1_000_000) // 100, u % 100)
-            # a partition's own copy of its rows (a slice would keep the whole batch alive while buffered);
-            # a filter copies chunk by chunk, where a take of the staged files' chunked table is slower
-            part = table if len(keys) == 1 else table.filter(pa.array(key == u))
+            part = table if len(keys) == 1 else _rows_of(table, key == u)
             self.pending.setdefault(k, []).append(part)
             self.rows[k] = self.rows.get(k, 0) + part.num_rows
             self.buffered += part.num_rows
@@ -972,6 +985,20 @@ class _PartWriter:
         for w in self.writers.values():
             w.close()
         self.writers.clear()
+
+
+_MAX_RUNS = 64  # a partition's rows in at most this many runs are sliced out, others filtered
+
+
+def _rows_of(table: pa.Table, mask: np.ndarray) -> pa.Table:
+    """The rows of `table` where `mask` holds. Most of a table, in a few runs (a file's rows of its main
+    month: the lane puts them first in each block), is sliced out without a copy (~0.8 us a row saved).
+    Other rows are copied (a filter, chunk by chunk; a take of the staged files' chunked table is
+    slower), so that a few rows never keep a whole staged file alive while they wait to be written."""
+    edges = np.flatnonzero(np.diff(mask, prepend=False, append=False)).reshape(-1, 2)
+    if len(edges) > _MAX_RUNS or 2 * int(np.count_nonzero(mask)) < len(mask):
+        return table.filter(pa.array(mask))
+    return pa.concat_tables([table.slice(a, b - a) for a, b in edges.tolist()])
 
 
 def _as_date(value: dt.date | str) -> dt.date:

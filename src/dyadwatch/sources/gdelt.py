@@ -140,6 +140,7 @@ class GdeltSource:
         pending: list[tuple[pa.Array, np.ndarray]] = []
         pending_bytes = 0
         held: list[Reject] = []
+        main_month = gdelt_fast.NO_MONTH  # the lane puts a file's rows of this month first, block after block
         with contextlib.ExitStack() as stack:
             # a 15-minute export is tens of MB: inflate it in one call, into reused memory
             text = stack.enter_context(file.whole(WHOLE_LIMIT))
@@ -148,9 +149,10 @@ class GdeltSource:
             for block in blocks:
                 fb = None
                 if codes is not None and len(block) >= gdelt_fast.MIN_BLOCK and gdelt_fast.ready():
-                    fb = gdelt_fast.fast_block(block, self.plan, codes)  # None: not valid UTF-8
+                    fb = gdelt_fast.fast_block(block, self.plan, codes, main_month)  # None: not valid UTF-8
                 if fb is not None:
                     # the usual block of a GDELT export: the compiled lane
+                    main_month = fb.main_month
                     if pending or held:
                         parsed = self._parse_pending(pending, file.name, countries) if pending else None
                         yield self._chunk(None, parsed, held)
@@ -215,10 +217,8 @@ class GdeltSource:
             mask[fb.plain] = True
             plain, rejects, dates = self._parse_lines(lines.filter(pa.array(mask)), fb.plain + first_line,
                                                       file_name, countries)
-            if plain.num_rows:
+            if plain.num_rows:  # after the lane's rows: their order is not the lines' (source_line is)
                 events = pa.concat_tables([events, plain])
-                if n:
-                    events = events.take(pc.sort_indices(events["source_line"]))
         chunk = Chunk(
             events=events,
             rejects=sorted(rejects, key=lambda r: r.line),

@@ -32,6 +32,7 @@ from .. import native
 # dates to the integer outputs (decimals as the bits of their doubles), strings to the text outputs)
 STRING, INT, FLOAT, DATE, ADDED14, ADDED8, EVENT_ID = range(7)
 NO_DATE = -(2**31)  # a line whose SQLDATE cannot be read
+NO_MONTH = -(2**63)  # no main month yet
 # Blocks smaller than this go to the plain reader: below it the lane's fixed cost per block (the
 # Arrow columns of ~60 fields) is not worth paying (a 15-minute GDELT 2.0 export holds 10-40 MB)
 MIN_BLOCK = 64 << 10
@@ -118,16 +119,17 @@ KERNEL_SOURCE = Path(__file__).with_name("gdelt_lane.c")
 
 
 @functools.cache
-def _kernel():
-    """`read_block` of the C kernel (`native.load` builds it once per version of its source)."""
-    fn = native.load(KERNEL_SOURCE).read_block
+def _kernel(cflags: tuple[str, ...] | None = None):
+    """`read_block` of the C kernel (`native.load` builds it once per version of its source and flags:
+    by default `native.flags()`)."""
+    fn = native.load(KERNEL_SOURCE, cflags).read_block
     fn.restype = ctypes.c_int64
     fn.argtypes = [ctypes.c_void_p if a == "p" else ctypes.c_int64 for a in _ARGS]
     return fn
 
 
 # read_block's arguments: p a pointer, i an int64 (gdelt_lane.c)
-_ARGS = "pipipipppppipiippppppipppp"
+_ARGS = "pipipipppppipiippppppippppppp"
 
 
 def codes_array(countries: frozenset[str] | None) -> np.ndarray | None:
@@ -153,27 +155,33 @@ class FastBlock:
     starts: np.ndarray  # where each line starts (the plain reader's lines are cut from them)
     rows_read: int
     columns: dict  # canonical name -> Arrow array, of the kept rows
-    kept_lines: np.ndarray  # 0-based line index of each kept row
+    kept_lines: np.ndarray  # 0-based line index of each kept row (those of the main month first)
     plain: np.ndarray  # 0-based indices of the lines for the plain reader
     days: np.ndarray  # day numbers (since 1970) counted here ...
     counts: np.ndarray  # ... and their counts
+    main_month: int  # months since 1970 of the rows that come first (NO_MONTH: no row was taken)
 
 
-def fast_block(block, plan: Plan, codes: np.ndarray) -> FastBlock | None:
+def fast_block(block, plan: Plan, codes: np.ndarray, main_month: int = NO_MONTH) -> FastBlock | None:
     """One block through the compiled lane (codes: (n, 3) bytes, none = no filter); None when the block
-    is not valid UTF-8 (the lane's pass checks it)."""
+    is not valid UTF-8 (the lane's pass checks it). The kept rows of `main_month` come first (by
+    default the month of the first row taken; the block's `main_month` says which it was): a file's
+    blocks given the same month keep its rows of that month together."""
     u = np.frombuffer(block, dtype=np.uint8)
     n = len(u)
     lines = n // 256 + 64  # GDELT lines are ~400 bytes; if they are shorter, count them and go again
     kept_out = np.zeros(1, np.int64)
+    main = np.zeros(1, np.int64)
     while True:
         w = _work(plan, lines, n)
+        main[0] = main_month
         n_lines = _kernel()(
             _ptr(u), n, _ptr(codes), len(codes), _ptr(plan.widths), len(plan.widths), _ptr(plan.columns),
             _ptr(plan.kinds), _ptr(plan.slots), _ptr(plan.lo), _ptr(plan.hi), len(plan.kinds),
             _ptr(plan.country_fields), len(plan.country_fields), w.lines, _ptr(w.starts), _ptr(w.dates),
             _ptr(w.status), _ptr(w.ints), _ptr(w.ivalid), _ptr(w.base), plan.n_text,
-            _ptr(w.offsets), _ptr(w.tvalid), _ptr(w.sbuf), _ptr(kept_out),
+            _ptr(w.offsets), _ptr(w.tvalid), _ptr(w.sbuf), _ptr(kept_out), _ptr(w.rows), _ptr(w.deferred),
+            _ptr(main),
         )
         if n_lines >= 0:
             break
@@ -195,8 +203,8 @@ def fast_block(block, plan: Plan, codes: np.ndarray) -> FastBlock | None:
     else:
         days, day_counts = np.zeros(0, np.int64), np.zeros(0, np.int64)
     columns = _columns(sbuf, base, plan, kept, ints, ivalid, offsets, tvalid)
-    return FastBlock(n_lines, starts, int(np.count_nonzero(status)), columns,
-                     np.flatnonzero(status == 4), np.flatnonzero(status == 2), days, day_counts)
+    return FastBlock(n_lines, starts, int(np.count_nonzero(status)), columns, w.rows[:kept].copy(),
+                     np.flatnonzero(status == 2), days, day_counts, int(main[0]))
 
 
 def _ptr(a: np.ndarray) -> int:
@@ -208,7 +216,8 @@ class _Work:
     """The kernel's outputs, kept by the process and reused block after block: fresh ones per block
     cost more in page faults (and zeroed huge pages) than the kernel itself. They only grow, and keep
     their layout while they do not, so the same pages serve every block. Per line: starts, dates,
-    status; per kept row (column-major): ints, ivalid, offsets, tvalid; and for each text field
+    status, deferred (two per line); per kept row: rows, and (column-major) ints, ivalid, offsets,
+    tvalid; and for each text field
     a region of sbuf (from base[j]) as big as a block, room for that field in every line. Nothing a
     block returns may refer to them."""
 
@@ -216,6 +225,8 @@ class _Work:
         self.lines, self.size, self.plan = lines, size, plan
         self.starts, self.dates = np.empty(lines, np.int64), np.empty(lines, np.int64)
         self.status = np.empty(lines, np.uint8)
+        self.deferred = np.empty(2 * lines, np.int64)
+        self.rows = np.empty(lines, np.int64)
         self.ints = np.empty((plan.n_int, lines), np.int64)
         self.ivalid = np.empty((plan.n_int, lines), np.uint8)
         self.offsets = np.empty((plan.n_text, lines + 1), np.int32)

@@ -7,9 +7,14 @@
  * the filter with an unreadable date); 3 taken, outside the countries; 4 taken and kept. With a filter
  * only lines holding a tab-delimited code are tokenised.
  *
- * Each 64 bytes give a mask of newlines and one of tabs (SSE2); the set bits are visited in order, so
- * the bytes in between are never looked at one by one, and a line's fields are cut from its tab mask.
- * The same pass checks that the block is valid UTF-8 (only where a byte is not ASCII).
+ * The kept rows of the main month (*main_month, months since 1970; NO_MONTH: the month of the first
+ * line taken) come first, in line order, then those of other months (taken after the pass), also in
+ * line order; rows[] holds the line of each kept row.
+ *
+ * Each 64 bytes give a mask of newlines and one of tabs (SSE2, or AVX2 where the build has it); the
+ * set bits are visited in order, so the bytes in between are never looked at one by one, and a line's
+ * fields are cut from its tab mask. The same pass checks that the block is valid UTF-8 (only where a
+ * byte is not ASCII).
  * Returns the number of lines and sets *kept; -1 when there are more lines than the outputs hold (cap),
  * -3 when the block is not valid UTF-8 (then the plain reader reads it).
  *
@@ -25,45 +30,77 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 enum { STRING, INT, FLOAT, DATE, ADDED14, ADDED8, EVENT_ID };
 #define NO_DATE (-(INT64_C(1) << 31))
+#define NO_MONTH INT64_MIN
 #define MAXC 64 /* the widest accepted layout has 61 columns */
+#define MAXLEAD 4 /* first letters of the codes looked for in one SIMD pass */
 
-/* bit j of *nl / *tab / *high: whether p[j] is a newline / a tab / not ASCII, for the 64 bytes at p */
-static inline void masks64(const uint8_t *p, uint64_t *nl, uint64_t *tab, uint64_t *high) {
-#if defined(__SSE2__)
+/* bit j of *nl / *tab / *high / *lead: whether p[j] is a newline / a tab / not ASCII / one of the
+ * nlead bytes of leads, for the 64 bytes at p */
+static inline void masks64(const uint8_t *p, const uint8_t *leads, int nlead, uint64_t *nl, uint64_t *tab,
+                           uint64_t *high, uint64_t *lead) {
+#if defined(__AVX2__)
+    const __m256i vn = _mm256_set1_epi8('\n'), vt = _mm256_set1_epi8('\t');
+    uint64_t n_ = 0, t_ = 0, h_ = 0, l_ = 0;
+    for (int k = 0; k < 2; k++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(p + 32 * k));
+        n_ |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, vn)) << (32 * k);
+        t_ |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, vt)) << (32 * k);
+        h_ |= (uint64_t)(uint32_t)_mm256_movemask_epi8(v) << (32 * k);
+        if (nlead) {
+            __m256i m = _mm256_cmpeq_epi8(v, _mm256_set1_epi8((char)leads[0]));
+            if (nlead > 1) m = _mm256_or_si256(m, _mm256_cmpeq_epi8(v, _mm256_set1_epi8((char)leads[1])));
+            if (nlead > 2) m = _mm256_or_si256(m, _mm256_cmpeq_epi8(v, _mm256_set1_epi8((char)leads[2])));
+            if (nlead > 3) m = _mm256_or_si256(m, _mm256_cmpeq_epi8(v, _mm256_set1_epi8((char)leads[3])));
+            l_ |= (uint64_t)(uint32_t)_mm256_movemask_epi8(m) << (32 * k);
+        }
+    }
+#elif defined(__SSE2__)
     const __m128i vn = _mm_set1_epi8('\n'), vt = _mm_set1_epi8('\t');
-    uint64_t n_ = 0, t_ = 0, h_ = 0;
+    uint64_t n_ = 0, t_ = 0, h_ = 0, l_ = 0;
     for (int k = 0; k < 4; k++) {
         __m128i v = _mm_loadu_si128((const __m128i *)(p + 16 * k));
         n_ |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vn)) << (16 * k);
         t_ |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vt)) << (16 * k);
         h_ |= (uint64_t)(uint16_t)_mm_movemask_epi8(v) << (16 * k);
+        if (nlead) {
+            __m128i m = _mm_cmpeq_epi8(v, _mm_set1_epi8((char)leads[0]));
+            if (nlead > 1) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)leads[1])));
+            if (nlead > 2) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)leads[2])));
+            if (nlead > 3) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)leads[3])));
+            l_ |= (uint64_t)(uint16_t)_mm_movemask_epi8(m) << (16 * k);
+        }
     }
 #else
-    uint64_t n_ = 0, t_ = 0, h_ = 0;
+    uint64_t n_ = 0, t_ = 0, h_ = 0, l_ = 0;
     for (int j = 0; j < 64; j++) {
         n_ |= (uint64_t)(p[j] == '\n') << j;
         t_ |= (uint64_t)(p[j] == '\t') << j;
         h_ |= (uint64_t)(p[j] >> 7) << j;
+        for (int q = 0; q < nlead; q++) l_ |= (uint64_t)(p[j] == leads[q]) << j;
     }
 #endif
     *nl = n_;
     *tab = t_;
     *high = h_;
+    *lead = l_;
 }
 
 /* the masks of the 64 bytes at u[at:], of which only those before n exist (the rest count as neither) */
-static inline void masks_at(const uint8_t *u, int64_t at, int64_t n, uint64_t *nl, uint64_t *tab,
-                            uint64_t *high) {
+static inline void masks_at(const uint8_t *u, int64_t at, int64_t n, const uint8_t *leads, int nlead,
+                            uint64_t *nl, uint64_t *tab, uint64_t *high, uint64_t *lead) {
     if (at + 64 <= n) {
-        masks64(u + at, nl, tab, high);
+        masks64(u + at, leads, nlead, nl, tab, high, lead);
         return;
     }
     uint8_t pad[64] = {0};
     if (at < n) memcpy(pad, u + at, (size_t)(n - at));
-    masks64(pad, nl, tab, high);
+    masks64(pad, leads, nlead, nl, tab, high, lead);
 }
 
 static inline int cont(const uint8_t *u, int64_t p, int64_t n) { return p < n && (u[p] & 0xC0) == 0x80; }
@@ -130,8 +167,10 @@ static inline int64_t digits(const uint8_t *u, int64_t s, int width) {
 }
 
 /* SQLDATE of the line u[s:e] as days since 1970, NO_DATE where it cannot be read: the plain reader's
- * `_event_dates` (the first tab among bytes 1..20, then 8 digits and a tab, a real date) */
-static inline int64_t sqldate(const uint8_t *u, int64_t s, int64_t e) {
+ * `_event_dates` (the first tab among bytes 1..20, then 8 digits and a tab, a real date); *month is
+ * its month (months since January 1970), or NO_MONTH */
+static inline int64_t sqldate(const uint8_t *u, int64_t s, int64_t e, int64_t *month) {
+    *month = NO_MONTH;
     int64_t tab = -1;
     for (int k = 1; k < 21; k++) {
         if (s + k >= e) break;
@@ -142,6 +181,7 @@ static inline int64_t sqldate(const uint8_t *u, int64_t s, int64_t e) {
     if (!(pos + 8 < e) || u[pos + 8] != 9) return NO_DATE;
     int64_t y = digits(u, pos, 4), m = digits(u, pos + 4, 2), d = digits(u, pos + 6, 2);
     if (y < 0 || m < 0 || d < 0 || !real_date(y, m, d)) return NO_DATE;
+    *month = (y - 1970) * 12 + m - 1;
     return days_from_civil(y, m, d);
 }
 
@@ -235,8 +275,8 @@ static inline int take(const uint8_t *u, int64_t s, int64_t e, int64_t o, const 
     fs[0] = s;
     if (memchr(u + s, 13, (size_t)(e - s))) return 0; /* a stray CR: the plain reader decides */
     for (int64_t at = s; at < e; at += 64) {
-        uint64_t nl, tab, high;
-        masks_at(u, at, e, &nl, &tab, &high);
+        uint64_t nl, tab, high, lead;
+        masks_at(u, at, e, NULL, 0, &nl, &tab, &high, &lead);
         while (tab) {
             int64_t p = at + __builtin_ctzll(tab);
             tab &= tab - 1;
@@ -325,24 +365,49 @@ static inline int take(const uint8_t *u, int64_t s, int64_t e, int64_t o, const 
     return 2;
 }
 
-/* the line u[s:stop] as line k: its start, date and status, and its row when it is taken */
-static inline void end_line(const uint8_t *u, int64_t s, int64_t stop, int64_t k, int64_t o, int hit,
-                            const plan_t *P, int64_t *starts, int64_t *dates, uint8_t *status,
-                            int64_t *kept) {
-    starts[k] = s;
+/* what read_block records per line and per kept row */
+typedef struct {
+    int64_t *starts, *dates; uint8_t *status;
+    int64_t *rows;     /* the line of each kept row */
+    int64_t *deferred; /* (line, end) of the lines taken after the others: outside the main month */
+    int64_t ndeferred, kept, main; /* main: the month whose rows come first (NO_MONTH: not yet known) */
+} lines_t;
+
+static inline void take_line(const uint8_t *u, int64_t s, int64_t stop, int64_t k, const plan_t *P,
+                             lines_t *L) {
+    int taken = take(u, s, stop, L->kept, P);
+    L->status[k] = taken == 0 ? 2 : (uint8_t)(taken + 2);
+    if (taken == 2) L->rows[L->kept++] = k;
+}
+
+/* the line u[s:stop] as line k: its start, date and status, and its row when it is taken. A line of
+ * another month than the main one is taken after all the others (`deferred`), so that the rows of the
+ * main month come first, together: the store then writes them to their partition without a copy. */
+static inline void end_line(const uint8_t *u, int64_t s, int64_t stop, int64_t k, int hit, const plan_t *P,
+                            lines_t *L) {
+    L->starts[k] = s;
     if (stop == s) {
-        status[k] = 0;
+        L->status[k] = 0;
         return;
     }
-    int64_t date = sqldate(u, s, stop);
-    dates[k] = date;
+    int64_t month;
+    int64_t date = sqldate(u, s, stop, &month);
+    L->dates[k] = date;
     if (P->ncode > 0 && !hit) {
-        status[k] = date != NO_DATE ? 1 : 2;
+        L->status[k] = date != NO_DATE ? 1 : 2;
         return;
     }
-    int taken = take(u, s, stop, o, P);
-    status[k] = taken == 0 ? 2 : (uint8_t)(taken + 2);
-    *kept = o + (taken == 2);
+    if (month != NO_MONTH && month != L->main) {
+        if (L->main == NO_MONTH) {
+            L->main = month;
+        } else {
+            L->deferred[2 * L->ndeferred] = k;
+            L->deferred[2 * L->ndeferred + 1] = stop;
+            L->ndeferred++;
+            return;
+        }
+    }
+    take_line(u, s, stop, k, P, L);
 }
 
 int64_t read_block(const uint8_t *u, int64_t n, const uint8_t *codes, int64_t ncode, const int64_t *widths,
@@ -350,7 +415,8 @@ int64_t read_block(const uint8_t *u, int64_t n, const uint8_t *codes, int64_t nc
                    const int64_t *lo, const int64_t *hi, int64_t nfield, const int64_t *country_fields,
                    int64_t ncountry, int64_t cap, int64_t *starts, int64_t *dates,
                    uint8_t *status, int64_t *ints, uint8_t *ivalid, const int64_t *base, int64_t ntext,
-                   int32_t *offsets, uint8_t *tvalid, uint8_t *sbuf, int64_t *kept) {
+                   int32_t *offsets, uint8_t *tvalid, uint8_t *sbuf, int64_t *kept, int64_t *rows,
+                   int64_t *deferred, int64_t *main_month) {
     int64_t at[MAXC], row_at[MAXC];
     if (ntext > MAXC || widths[nwidth - 1] > MAXC) return -2;
     plan_t P = {codes, ncode, widths, nwidth, columns, kinds, slots, lo, hi, nfield, country_fields, ncountry,
@@ -359,22 +425,41 @@ int64_t read_block(const uint8_t *u, int64_t n, const uint8_t *codes, int64_t nc
         at[j] = base[j];
         offsets[j * (cap + 1)] = 0;
     }
-    int64_t k = 0, o = 0, line_start = 0;
+    lines_t L = {starts, dates, status, rows, deferred, 0, 0, *main_month};
+    int64_t k = 0, line_start = 0;
     int hit = 0;
     /* 64 bytes at a time: a mask of the newlines and one of the tabs; a code can only stand between two
      * tabs four bytes apart, so only those pairs are compared with the codes (a pair may straddle two
      * chunks: the next chunk's tabs are read one step ahead) */
-    uint64_t nl, tab, high, nl_next, tab_next, high_next;
+    uint64_t nl, tab, high, lead, nl_next, tab_next, high_next, lead_next;
     int64_t checked = 0; /* UTF-8 is checked up to here (a sequence may run into the next 64 bytes) */
-    masks_at(u, 0, n, &nl, &tab, &high);
+    /* the distinct first letters of the codes: only a pair of tabs followed by one of them is compared
+     * with the codes (most 3-letter fields are other codes: GOV, 042, USA); with more than MAXLEAD of
+     * them every pair is compared */
+    uint8_t leads[MAXLEAD];
+    int nlead = 0;
+    for (int64_t q = 0; q < ncode && nlead <= MAXLEAD; q++) {
+        int seen = 0;
+        for (int j = 0; j < nlead && j < MAXLEAD; j++) seen |= leads[j] == codes[3 * q];
+        if (!seen) {
+            if (nlead < MAXLEAD) leads[nlead] = codes[3 * q];
+            nlead++;
+        }
+    }
+    if (nlead > MAXLEAD || ncode == 0) nlead = 0;
+    masks_at(u, 0, n, leads, nlead, &nl, &tab, &high, &lead);
     for (int64_t pos = 0; pos < n; pos += 64) {
-        masks_at(u, pos + 64, n, &nl_next, &tab_next, &high_next);
+        masks_at(u, pos + 64, n, leads, nlead, &nl_next, &tab_next, &high_next, &lead_next);
         if (high) { /* not all ASCII: check the sequences starting here */
             int64_t from = checked > pos ? checked : pos + __builtin_ctzll(high);
             checked = check_utf8(u, from, pos + 64 < n ? pos + 64 : n, n);
             if (checked < 0) return -3;
         }
-        uint64_t pairs = ncode > 0 ? tab & ((tab >> 4) | (tab_next << 60)) : 0;
+        uint64_t pairs = 0;
+        if (ncode > 0) {
+            pairs = tab & ((tab >> 4) | (tab_next << 60));
+            if (nlead) pairs &= (lead >> 1) | (lead_next << 63);
+        }
         while (nl | pairs) {
             int pn = nl ? __builtin_ctzll(nl) : 64;
             int pt = pairs ? __builtin_ctzll(pairs) : 64;
@@ -391,7 +476,7 @@ int64_t read_block(const uint8_t *u, int64_t n, const uint8_t *codes, int64_t nc
             if (k == cap) return -1;
             int64_t stop = p;
             if (stop > line_start && u[stop - 1] == 13) stop--;
-            end_line(u, line_start, stop, k, o, hit, &P, starts, dates, status, &o);
+            end_line(u, line_start, stop, k, hit, &P, &L);
             k++;
             line_start = p + 1;
             hit = 0;
@@ -399,14 +484,20 @@ int64_t read_block(const uint8_t *u, int64_t n, const uint8_t *codes, int64_t nc
         nl = nl_next;
         tab = tab_next;
         high = high_next;
+        lead = lead_next;
     }
     if (line_start < n) { /* the last line may end without a newline */
         if (k == cap) return -1;
         int64_t stop = n;
         if (stop > line_start && u[stop - 1] == 13) stop--;
-        end_line(u, line_start, stop, k, o, hit, &P, starts, dates, status, &o);
+        end_line(u, line_start, stop, k, hit, &P, &L);
         k++;
     }
-    *kept = o;
+    for (int64_t d = 0; d < L.ndeferred; d++) {
+        int64_t line = deferred[2 * d];
+        take_line(u, starts[line], deferred[2 * d + 1], line, &P, &L);
+    }
+    *kept = L.kept;
+    *main_month = L.main;
     return k;
 }
