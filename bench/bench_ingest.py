@@ -344,7 +344,8 @@ def breakdown(folder: Path, n_files: int, countries: frozenset[str]) -> list[tup
     import functools
 
     from dyadwatch import store as dw_store
-    from dyadwatch.ingest import md5_many, read_file, reader_init
+    from dyadwatch.ingest import read_file, reader_init
+    from dyadwatch.inputs import md5_many
     from dyadwatch.sources import base, gdelt
 
     spent: collections.Counter = collections.Counter()

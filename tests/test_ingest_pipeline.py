@@ -17,10 +17,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+import dyadwatch.inputs as inputs_mod
 import dyadwatch.store as store_mod
 from dyadwatch.sources import gdelt_fast
 from dyadwatch.sources.gdelt import GDELT2
-from dyadwatch.store import Store, _batch_of, _Digests, _Peekable
+from dyadwatch.inputs import Digests
+from dyadwatch.store import Store, _batch_of, _Peekable
 
 from conftest import KARABAKH, RAW
 
@@ -41,7 +43,7 @@ def make_files(folder: Path, sizes: list[int]) -> list[Path]:
 
 def test_digests_come_in_file_order(tmp_path):
     paths = make_files(tmp_path, [0, 1, 55, 56, 63, 64, 65, 119, 120, 4096, 100_000] + [300 + i for i in range(8)])
-    with _Digests(paths) as digests:
+    with Digests(paths) as digests:
         got = list(digests)
     assert got == [hashlib_md5(p) for p in paths]  # 19 files: three calls of eight lanes
 
@@ -49,7 +51,7 @@ def test_digests_come_in_file_order(tmp_path):
 def test_a_file_that_cannot_be_hashed_gives_its_error_in_its_place(tmp_path):
     paths = make_files(tmp_path, [10] * 12)
     paths[9].unlink()
-    with _Digests(paths) as digests:
+    with Digests(paths) as digests:
         got = list(digests)
     assert got[:9] == [hashlib_md5(p) for p in paths[:9]]
     assert isinstance(got[9], FileNotFoundError) and got[9].filename == str(paths[9])
@@ -62,14 +64,14 @@ def test_an_unreadable_file_is_reported_and_the_others_are_ingested(tmp_path, mo
     for zipped in sorted(KARABAKH.glob("*.zip")):
         (folder / zipped.name).write_bytes(zipped.read_bytes())
     bad = sorted(folder.iterdir())[1]
-    real_many, real_one = store_mod.md5_many, store_mod.md5_of
+    real_many, real_one = inputs_mod.md5_many, inputs_mod.md5_of
 
     def refuse(path):
         if Path(path) == bad:
             raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(store_mod, "md5_many", lambda chunk: [refuse(p) for p in chunk] and real_many(chunk))
-    monkeypatch.setattr(store_mod, "md5_of", lambda p: refuse(p) or real_one(p))
+    monkeypatch.setattr(inputs_mod, "md5_many", lambda chunk: [refuse(p) for p in chunk] and real_many(chunk))
+    monkeypatch.setattr(inputs_mod, "md5_of", lambda p: refuse(p) or real_one(p))
     store = Store(tmp_path / "st")
     report = store.ingest([folder], workers=2)
     assert [f.error for f in report.failed] == [f"{bad}: cannot be read (Permission denied)"]
@@ -80,15 +82,15 @@ def test_an_unreadable_file_is_reported_and_the_others_are_ingested(tmp_path, mo
 def test_leaving_early_stops_the_hashing_thread(tmp_path, monkeypatch):
     paths = make_files(tmp_path, [10] * 40)
     calls = []
-    real = store_mod.md5_many
+    real = inputs_mod.md5_many
 
     def slow_md5_many(chunk):
         calls.append(len(chunk))
         time.sleep(0.05)
         return real(chunk)
 
-    monkeypatch.setattr(store_mod, "md5_many", slow_md5_many)
-    with _Digests(paths) as digests:
+    monkeypatch.setattr(inputs_mod, "md5_many", slow_md5_many)
+    with Digests(paths) as digests:
         first = next(iter(digests))
     assert first == hashlib_md5(paths[0])
     assert not digests.thread.is_alive()
@@ -149,6 +151,51 @@ print(json.dumps([code, after_ingest, len(frame), type(frame).__name__, kind]))
     assert code in (0, None) and after_ingest is False
     assert rows == 9354 and kind == "DataFrame"
     assert arrow_type.startswith("dictionary<values=")  # a categorical: pyarrow knows pandas again
+
+
+def test_cli_ingest_hashes_before_it_imports_arrow_and_duckdb(tmp_path):
+    """`dyadwatch ingest` starts hashing its files while Arrow and DuckDB are not imported yet (the
+    command line does not import them at its top), and the store reuses that hashing."""
+    script = f"""
+import json, sys
+HEAVY = ("pyarrow", "duckdb", "numpy", "dyadwatch.store")
+from dyadwatch import cli, inputs
+at_import = [m for m in HEAVY if m in sys.modules]
+starts = []
+real_start, real_hash = inputs.Digests.start, inputs.Digests._hash
+def start(self):
+    starts.append([m for m in HEAVY if m in sys.modules])
+    return real_start(self)
+hashed = []
+def hash_(self):
+    hashed.append(len(self.files))
+    return real_hash(self)
+inputs.Digests.start, inputs.Digests._hash = start, hash_
+sys.argv = ["dyadwatch", "ingest", {str(KARABAKH)!r}, "--store", {str(tmp_path / "st")!r}, "--workers", "2"]
+try:
+    cli.app(prog_name="dyadwatch")
+except SystemExit as exc:
+    code = exc.code
+import dyadwatch
+print(json.dumps([code, at_import, starts[0], hashed, dyadwatch.open({str(tmp_path / "st")!r}).events().num_rows]))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    code, at_import, at_start, hashed, rows = json.loads(out.stdout.strip().splitlines()[-1])
+    assert code in (0, None) and rows == 9354
+    assert at_import == [] and at_start == []
+    assert hashed == [3]  # one hashing thread, over the three files
+
+
+def test_an_api_ingest_of_inputs_already_hashing_hashes_them_once(tmp_path, monkeypatch):
+    runs = []
+    real = inputs_mod.md5_many
+    monkeypatch.setattr(inputs_mod, "md5_many", lambda chunk: runs.append(len(chunk)) or real(chunk))
+    ready = inputs_mod.Inputs([KARABAKH, tmp_path / "nothing-here"])
+    ready.digests.start()
+    ready.digests.start()  # a second start does nothing
+    report = Store(tmp_path / "st").ingest(ready, workers=1)
+    assert runs == [3] and report.rows_read == 9354 and len(report.files) == 3
+    assert report.problems == [f"{tmp_path / 'nothing-here'}: no such file or folder"]
 
 
 def test_parts_skip_dictionaries_of_unique_columns_and_keep_the_statistics_read(store_dir):

@@ -1,4 +1,4 @@
-"""MD5 of many files at once (`md5_lanes.c` through `ingest.md5_many`): the digests are hashlib's, for
+"""MD5 of many files at once (`md5_lanes.c` through `inputs.md5_many`): the digests are hashlib's, for
 every length around the block and padding boundaries, for any number of files against the eight lanes,
 for real GDELT zips; a file it cannot read raises what hashing it with Python raises; without a C
 compiler hashlib does it all."""
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dyadwatch import ingest
-from dyadwatch.ingest import md5_many
+from dyadwatch import inputs
+from dyadwatch.inputs import md5_many
 
 from conftest import GEORGIA, KARABAKH
 
@@ -36,7 +36,7 @@ def hashlib_md5(paths: list[Path]) -> list[str]:
 
 
 def test_the_c_hasher_builds():
-    assert ingest._md5_lanes() is not None
+    assert inputs._md5_lanes() is not None
 
 
 @pytest.mark.parametrize("count", [2, 7, 8, 9, 17])
@@ -80,13 +80,13 @@ def test_a_file_it_cannot_read_raises_as_python_does(tmp_path):
 def test_without_a_compiler_hashlib_does_it(tmp_path, monkeypatch):
     monkeypatch.setenv("DYADWATCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("CC", "false")
-    ingest._md5_lanes.cache_clear()
+    inputs._md5_lanes.cache_clear()
     try:
-        assert ingest._md5_lanes() is None
+        assert inputs._md5_lanes() is None
         paths = write(tmp_path, EDGES)
         assert md5_many(paths) == hashlib_md5(paths)
     finally:
-        ingest._md5_lanes.cache_clear()
+        inputs._md5_lanes.cache_clear()
 
 
 def test_threads_building_at_once_all_get_the_library(tmp_path, monkeypatch):
@@ -98,7 +98,7 @@ def test_threads_building_at_once_all_get_the_library(tmp_path, monkeypatch):
 
     monkeypatch.setenv("DYADWATCH_CACHE", str(tmp_path / "cache"))
     with ThreadPoolExecutor(max_workers=4) as pool:
-        libs = list(pool.map(lambda _: native.load(ingest.MD5_SOURCE), range(4)))
+        libs = list(pool.map(lambda _: native.load(inputs.MD5_SOURCE), range(4)))
     assert all(lib.md5_files for lib in libs)
     built = sorted(p.name for p in (tmp_path / "cache").iterdir())
     assert len(built) == 1 and built[0].startswith("md5_lanes-") and built[0].endswith(".so")
@@ -108,8 +108,8 @@ def test_a_damaged_library_in_the_cache_is_built_again(tmp_path, monkeypatch):
     from dyadwatch import native
 
     monkeypatch.setenv("DYADWATCH_CACHE", str(tmp_path / "cache"))
-    target = native.built_path(ingest.MD5_SOURCE, native.compiler())
+    target = native.built_path(inputs.MD5_SOURCE, native.compiler())
     target.parent.mkdir(parents=True)
     target.write_bytes(b"not a shared library")  # say, a disk that filled up while it was copied
-    assert native.load(ingest.MD5_SOURCE).md5_files
+    assert native.load(inputs.MD5_SOURCE).md5_files
     assert target.read_bytes()[:4] == b"\x7fELF"

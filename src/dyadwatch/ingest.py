@@ -8,10 +8,6 @@ returns the counts, quarantined rows and per-day totals. The store then commits 
 from __future__ import annotations
 
 import ctypes
-import functools
-import glob
-import hashlib
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +15,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from . import native
 from .schema import DAILY_TOTALS_SCHEMA, EVENT_SCHEMA, QUARANTINE_SCHEMA
 from .sources import InputError, InputFile, by_name, detect
 from .sources.base import rejects_table
@@ -45,67 +40,6 @@ class FileResult:
     @property
     def rows_filtered(self) -> int:
         return self.rows_read - self.rows_kept - self.rows_rejected
-
-
-def expand_paths(paths: list[str | os.PathLike]) -> tuple[list[Path], list[str]]:
-    """Files, folders (their files, sorted) and globs -> (files, one-line problems)."""
-    files: list[Path] = []
-    problems: list[str] = []
-    for p in paths:
-        text = str(p)
-        if any(ch in text for ch in "*?["):
-            hits = sorted(Path(h) for h in glob.glob(text, recursive=True) if Path(h).is_file())
-            if not hits:
-                problems.append(f"{text}: no file matches this pattern")
-            files.extend(hits)
-        elif Path(text).is_dir():
-            hits = sorted(f for f in Path(text).rglob("*") if f.is_file() and not f.name.startswith("."))
-            if not hits:
-                problems.append(f"{text}: folder holds no files")
-            files.extend(hits)
-        elif Path(text).is_file():
-            files.append(Path(text))
-        else:
-            problems.append(f"{text}: no such file or folder")
-    return files, problems
-
-
-def md5_of(path: Path) -> str:
-    # file_digest reads into one small buffer that stays in cache: ~20 % faster than hashing 4 MB reads
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "md5").hexdigest()
-
-
-MD5_SOURCE = Path(__file__).with_name("md5_lanes.c")
-MD5_LANES = 8  # files md5_lanes.c hashes at once
-
-
-@functools.cache
-def _md5_lanes():
-    """`md5_files` of md5_lanes.c (eight files at once in one vector: ~3x hashlib), None when it cannot
-    be built (then hashlib does it)."""
-    try:
-        fn = native.load(MD5_SOURCE).md5_files
-    except Exception:  # noqa: BLE001 - no compiler, say: hashlib gives the same digests
-        return None
-    fn.restype = None
-    fn.argtypes = [ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p), ctypes.c_void_p, ctypes.c_void_p]
-    return fn
-
-
-def md5_many(paths: list[Path]) -> list[str]:
-    """The MD5 of each file, in order. A file the C hasher cannot read is hashed by `md5_of`, which
-    raises the error a user should see."""
-    fn = _md5_lanes() if len(paths) > 1 else None
-    if fn is None:
-        return [md5_of(p) for p in paths]
-    n = len(paths)
-    names = (ctypes.c_char_p * n)(*[os.fsencode(p) for p in paths])
-    out = ctypes.create_string_buffer(16 * n)
-    failed = ctypes.create_string_buffer(n)
-    fn(n, names, out, failed)  # ctypes releases the GIL meanwhile
-    digests, raw = out.raw, failed.raw
-    return [md5_of(p) if raw[i] else digests[16 * i : 16 * i + 16].hex() for i, p in enumerate(paths)]
 
 
 def reader_init() -> None:

@@ -24,10 +24,8 @@ import fcntl
 import itertools
 import multiprocessing
 import os
-import queue
 import shutil
 import sys
-import threading
 import time
 import uuid
 from collections import deque
@@ -45,8 +43,10 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from .codebook import parse_dyad
+from .errors import StoreError
 from . import dyad_index
-from .ingest import MD5_LANES, FileResult, expand_paths, md5_many, md5_of, read_file, reader_init
+from .ingest import FileResult, read_file, reader_init
+from .inputs import Inputs
 from .sources import gdelt_fast
 from .schema import DAILY_TOTALS_SCHEMA, EVENT_COLUMNS, EVENT_SCHEMA
 
@@ -71,10 +71,6 @@ COMPACT_ROW_GROUP = 122_880
 BATCH_FILES = 256  # files per atomic commit: a killed ingest loses at most this much work
 BATCH_BYTES = 1 << 30  # ... and at most this much input: bounds the event ids a batch remembers
 DUCKDB_MEMORY = "512MB"  # keeps the commit step's memory bounded whatever the input size
-
-
-class StoreError(Exception):
-    """A problem with the store itself (locked, unreadable). One line."""
 
 
 @dataclass
@@ -194,26 +190,26 @@ class Store:
 
     def ingest(
         self,
-        paths: list[str | os.PathLike],
+        paths: list[str | os.PathLike] | Inputs,
         countries: frozenset[str] | None = None,
         source: str | None = None,
         workers: int | None = None,
         on_file: Callable[[FileResult | str, int], None] | None = None,
     ) -> IngestReport:
-        """Ingest files, folders or globs. `on_file(result_or_skipped_name, bytes)` reports progress.
+        """Ingest files, folders or globs (or `Inputs` of them, maybe hashing already). `on_file(
+        result_or_skipped_name, bytes)` reports progress.
 
         The work is a pipeline, so that both cores are busy from the start: the readers are forked
         first; a thread hashes the files (eight at a time) while the catalog says which are known;
         each new file goes to a reader as soon as its MD5 is in."""
         started = time.perf_counter()
         report = IngestReport()
-        files, report.problems = expand_paths(paths)
-        # the order that ranks a repeated event id: file name (then content MD5, within `_ingest_batch`)
-        files.sort(key=lambda f: (f.name, str(f)))
+        inputs = paths if isinstance(paths, Inputs) else Inputs(paths)
+        files, report.problems = inputs.files, list(inputs.problems)
         workers = workers or min(os.cpu_count() or 1, 8)
         with self._writer_lock():
             _warm_up(sum(f.stat().st_size for f in files))  # before the fork: the readers share it
-            with _readers(min(workers, len(files))) as pool, _Digests(files) as digests:
+            with _readers(min(workers, len(files))) as pool, inputs.digests as digests:
                 with self._catalog(write=True) as con:
                     self._clean_orphans(con)
                     known = {r[0] for r in con.execute("SELECT md5 FROM files").fetchall()}
@@ -648,53 +644,6 @@ def _read_in_order(args: Iterator[tuple], pool: ProcessPoolExecutor | None, work
         yield result
 
 
-class _Digests:
-    """The MD5 of each of `files`, in order, computed ahead by a thread eight files at a time (the
-    hashing releases the GIL). Iterating raises what hashing a file raised."""
-
-    def __init__(self, files: list[Path]):
-        self.files = files
-        self.ready: queue.Queue = queue.Queue()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._hash, name="dyadwatch-md5", daemon=True)
-
-    def _hash(self) -> None:
-        try:
-            for i in range(0, len(self.files), MD5_LANES):
-                if self.stop.is_set():
-                    return
-                chunk = self.files[i : i + MD5_LANES]
-                try:
-                    self.ready.put(md5_many(chunk))
-                except OSError:  # one of them cannot be read: that one is reported, the others go on
-                    self.ready.put([_md5_or_error(p) for p in chunk])
-        except BaseException as exc:  # noqa: BLE001 - handed to the iterating thread
-            self.ready.put(exc)
-
-    def __enter__(self) -> "_Digests":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop.set()
-        self.thread.join()
-
-    def __iter__(self) -> Iterator[str | OSError]:
-        """Each file's MD5, or the OSError of a file that cannot be read."""
-        for _ in range(0, len(self.files), MD5_LANES):
-            got = self.ready.get()
-            if isinstance(got, BaseException):
-                raise got
-            yield from got
-
-
-def _md5_or_error(path: Path) -> str | OSError:
-    try:
-        return md5_of(path)
-    except OSError as exc:
-        return exc
-
-
 class _Peekable:
     def __init__(self, items: Iterator):
         self.items, self.head = iter(items), []
@@ -789,8 +738,17 @@ class _NewEvents:
         self.writer = _PartWriter(events_dir, batch_id)
         self.seen: dict[str, _IdRuns] = {}
         self.stored_by_file: dict[str, int] = {}
+        self.stored_parts: dict[tuple, list[str]] | None = None
+
+    def _stored_parts(self) -> dict[tuple, list[str]]:
+        # read once, while the readers read the batch's first files (not in the serial end of the
+        # batch): nothing else writes meanwhile, this process holds the writer lock
+        if self.stored_parts is None:
+            self.stored_parts = self.store._parts_of()
+        return self.stored_parts
 
     def add(self, staged: list[str]) -> None:
+        self._stored_parts()
         table = _staged_table(staged) if staged else None
         if table is None:
             return
@@ -816,7 +774,7 @@ class _NewEvents:
     def close(self) -> tuple[list[tuple], dict[str, int]]:
         """Finish the parts; (part rows for the catalog, new events per file name)."""
         root = self.store.root.resolve()
-        stored = self.store._parts_of()
+        stored = self._stored_parts()
         new_parts = []
         for path, source, y, m, n in self.writer.close():
             path, n = self._drop_stored(Path(path), stored.get((source, y, m), []), n)

@@ -40,7 +40,8 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from ..ingest import FileResult, expand_paths, md5_of, read_file
+from ..ingest import FileResult, read_file
+from ..inputs import expand_paths, md5_of
 from ..schema import DAILY_TOTALS_SCHEMA, QUARANTINE_SCHEMA
 from ..store import PART_SCHEMA, IngestReport, Store, StoreError, _batches, _new_files, part_writer
 from .spark_engine import session

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from ..inputs import SOURCE_NAMES
 from .base import Chunk, InputError, InputFile, Reject, Source
 from .gdelt import GDELT1, GDELT2, GDELT2_TRANSLINGUAL
-
-SOURCE_NAMES = ("gdelt2", "gdelt2-translingual", "gdelt1", "icews")
 
 
 def by_name(name: str) -> Source:

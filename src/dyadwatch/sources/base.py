@@ -29,11 +29,8 @@ except ImportError:  # pragma: no cover
     _libdeflate = None
 
 from . import whole as _whole
+from ..errors import InputError
 from ..schema import DAILY_TOTALS_SCHEMA, EVENT_SCHEMA, QUARANTINE_SCHEMA
-
-
-class InputError(Exception):
-    """A whole file cannot be read (missing, truncated zip, empty, unknown format). One line."""
 
 
 @dataclass
