@@ -149,38 +149,43 @@ def child_main(a: argparse.Namespace) -> int:
 
 
 class TreeSampler(threading.Thread):
-    """Polls /proc every `interval` s: peak summed RSS and PSS of a process and all its descendants
-    (PSS at every 5th poll and at each new RSS peak)."""
+    """Polls /proc every `interval` s: peak summed RSS of a process and all its descendants, and with
+    `pss` their peak summed PSS too (at every 10th poll and whenever RSS has grown 32 MB past the
+    last PSS poll).
 
-    def __init__(self, pid: int, interval: float = 0.05):
+    The sampler shares the 2 cores with what it measures, so it is kept cheap: the tree is followed
+    through /proc/PID/task/TID/children (a scan of all of /proc cost ~2 ms a poll), RSS is statm's.
+    PSS is dear: smaps_rollup walks the page tables, 17-26 ms per reader process under load; at 20
+    polls a second with PSS at every new RSS peak the sampler took 0.15-0.2 of a core, and still
+    0.05-0.06 as above. So only one run of a contestant samples PSS (`main`): the others are timed
+    with RSS alone (~0.002 of a core)."""
+
+    def __init__(self, pid: int, interval: float = 0.1, pss: bool = True):
         super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
+        self.pid, self.interval, self.pss = pid, interval, pss
         self.peak_rss = self.peak_pss = 0
         self.max_procs = self.samples = 0
+        self._pss_rss = 0  # RSS at the last PSS poll
         self._done = threading.Event()
 
     def tree(self) -> list[int]:
-        children: dict[int, list[int]] = {}
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
-            children.setdefault(ppid, []).append(int(entry.name))
         out, todo = [], [self.pid]
         while todo:
             p = todo.pop()
             out.append(p)
-            todo.extend(children.get(p, []))
+            try:
+                tasks = os.listdir(f"/proc/{p}/task")
+            except OSError:
+                continue
+            for t in tasks:  # a child is listed under the thread that forked it
+                try:
+                    with open(f"/proc/{p}/task/{t}/children", "rb") as f:
+                        todo.extend(int(c) for c in f.read().split())
+                except (OSError, ValueError):
+                    continue
         return out
 
     def sample(self) -> None:
-        # RSS (statm) is cheap; PSS (smaps_rollup walks the page tables, a few ms per large process: at
-        # every sample it cost the machine ~0.3 cores) is read every 5th sample and at each new RSS peak
         rss = 0
         procs = self.tree()
         for p in procs:
@@ -190,7 +195,8 @@ class TreeSampler(threading.Thread):
             except (OSError, ValueError, IndexError):
                 continue
         self.samples += 1
-        if rss > self.peak_rss or self.samples % 5 == 0:
+        if self.pss and (rss > self._pss_rss + (32 << 20) or self.samples % 10 == 0):
+            self._pss_rss = rss
             pss = 0
             for p in procs:
                 try:
@@ -223,15 +229,15 @@ def busy_cpu_seconds() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(cmd: list[str], env: dict | None = None) -> dict:
+def measure(cmd: list[str], env: dict | None = None, pss: bool = True) -> dict:
     """Run `cmd`; wall seconds, CPU seconds (its tree, and the rest of the machine meanwhile), peak tree
-    RSS/PSS, largest ru_maxrss, exit code, stdout, stderr."""
+    RSS (and PSS, with `pss`: else 0), largest ru_maxrss, exit code, stdout, stderr."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         busy0 = busy_cpu_seconds()
         self0 = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
-        sampler = TreeSampler(proc.pid)
+        sampler = TreeSampler(proc.pid, pss=pss)
         sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)  # rusage of the child and of every descendant it reaped
         seconds = time.perf_counter() - started
@@ -260,7 +266,7 @@ def measure(cmd: list[str], env: dict | None = None) -> dict:
         }
 
 
-def run_contestant(name: str, a: argparse.Namespace, scratch: Path) -> dict:
+def run_contestant(name: str, a: argparse.Namespace, scratch: Path, pss: bool = True) -> dict:
     scratch.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     if name.startswith("dyadwatch"):
@@ -271,7 +277,7 @@ def run_contestant(name: str, a: argparse.Namespace, scratch: Path) -> dict:
             cmd += ["--countries", a.countries]
         if name.endswith("-plain"):
             env["DYADWATCH_PLAIN_READER"] = "1"
-        res = measure(cmd, env)
+        res = measure(cmd, env, pss)
         if res["exit"] == 0:
             import dyadwatch
 
@@ -282,7 +288,7 @@ def run_contestant(name: str, a: argparse.Namespace, scratch: Path) -> dict:
     else:
         cmd = [sys.executable, __file__, "--run", name, "--input", str(a.input), "--countries", a.countries,
                "--scratch", str(scratch)]
-        res = measure(cmd, env)
+        res = measure(cmd, env, pss)
         if res["exit"] == 0:
             res.update(json.loads(res["stdout"].strip().splitlines()[-1]))
     res["name"] = name
@@ -468,12 +474,12 @@ def main(argv: list[str] | None = None) -> int:
             runs = []
             for i in range(a.repeat):
                 scratch = Path(tmp) / f"{name}-{i}"
-                res = run_contestant(name, a, scratch)
+                res = run_contestant(name, a, scratch, pss=i == 0)  # PSS in the first run only
                 shutil.rmtree(scratch, ignore_errors=True)
                 print(
                     f"{name}: {res['rows']:,} rows, {res['kept']:,} kept, {res['seconds']:.1f} s, "
                     f"{res['rows_per_s']:,.0f} rows/s, peak tree RSS {res['peak_tree_rss_mb']:,.0f} MB, "
-                    f"PSS {res['peak_tree_pss_mb']:,.0f} MB, max process RSS {res['max_ru_maxrss_mb']:,.0f} MB, "
+                    f"PSS {res['peak_tree_pss_mb']:,.0f} MB{'' if i == 0 else ' (not sampled)'}, max process RSS {res['max_ru_maxrss_mb']:,.0f} MB, "
                     f"CPU {res['cpu_seconds']:.1f} s, other load {res['other_cpu_seconds'] / res['seconds']:.2f} cores "
                     f"(sampler {res['sampler_cpu_seconds'] / res['seconds']:.2f})",
                     file=sys.stderr,
