@@ -260,17 +260,21 @@ def test_a_repeated_id_across_months_stores_its_first_line(tmp_path, monkeypatch
 def test_most_of_a_table_in_few_runs_is_sliced_and_a_few_rows_are_copied():
     table = pa.table({"x": pa.array(range(10), pa.int64()), "s": pa.array([f"r{i}" for i in range(10)])})
     base = table["s"].chunks[0].buffers()[2].address
-    mask = np.array([1, 1, 1, 0, 1, 1, 1, 1, 0, 1], bool)
-    part = store_mod._rows_of(table, mask)
-    assert part["x"].to_pylist() == [0, 1, 2, 4, 5, 6, 7, 9]
-    assert [c.buffers()[2].address for c in part["s"].chunks] == [base] * 3  # three slices, no copy
-    few = store_mod._rows_of(table, ~mask)
-    assert few["x"].to_pylist() == [3, 8] and few["s"].to_pylist() == ["r3", "r8"]
-    assert all(c.buffers()[2].address != base for c in few["s"].chunks)  # copied: not kept alive
-    # most rows, but in more runs than _MAX_RUNS: copied (slices by the hundred cost more than a copy)
+    key = np.array([5, 5, 5, 7, 5, 5, 5, 5, 3, 5])
+    parts = {k: part for k, part in store_mod._partitions(table, key)}
+    assert sorted(parts) == [3, 5, 7]
+    assert parts[5]["x"].to_pylist() == [0, 1, 2, 4, 5, 6, 7, 9]
+    assert [c.buffers()[2].address for c in parts[5]["s"].chunks] == [base] * 3  # three slices, no copy
+    assert parts[7]["x"].to_pylist() == [3] and parts[3]["s"].to_pylist() == ["r8"]
+    for k in (3, 7):  # copied: they do not keep the table alive
+        assert all(c.buffers()[2].address != base for c in parts[k]["s"].chunks)
+    # most rows, but in more runs than _MAX_RUNS: every partition copied, each in the table's order
     n = 3 * (store_mod._MAX_RUNS + 1)
     wide = pa.table({"x": pa.array(range(n), pa.int64())})
-    ragged = np.arange(n) % 3 != 2
-    got = store_mod._rows_of(wide, ragged)
-    assert got["x"].to_pylist() == [i for i in range(n) if i % 3 != 2]
-    assert got["x"].num_chunks == 1 and got["x"].chunks[0].buffers()[1].address != wide["x"].chunks[0].buffers()[1].address
+    ragged = np.where(np.arange(n) % 3 != 2, 1, 2)
+    got = {k: part for k, part in store_mod._partitions(wide, ragged)}
+    assert got[1]["x"].to_pylist() == [i for i in range(n) if i % 3 != 2]
+    assert got[2]["x"].to_pylist() == [i for i in range(n) if i % 3 == 2]
+    assert got[1]["x"].chunks[0].buffers()[1].address != wide["x"].chunks[0].buffers()[1].address
+    one = store_mod._partitions(wide, np.full(n, 4))
+    assert len(one) == 1 and one[0][0] == 4 and one[0][1] is wide

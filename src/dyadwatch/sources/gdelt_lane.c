@@ -263,6 +263,7 @@ typedef struct {
     const int64_t *base; int64_t ntext;
     int32_t *offsets; uint8_t *tvalid; uint8_t *sbuf;
     int64_t *at, *row_at;
+    int64_t n; /* the block's length: a line's last 64 bytes may be read past its end, not past this */
 } plan_t;
 
 /* Tokenise and type the line u[s:e] as kept row o. Returns 0 when it is not taken (the plain reader
@@ -276,7 +277,8 @@ static inline int take(const uint8_t *u, int64_t s, int64_t e, int64_t o, const 
     if (memchr(u + s, 13, (size_t)(e - s))) return 0; /* a stray CR: the plain reader decides */
     for (int64_t at = s; at < e; at += 64) {
         uint64_t nl, tab, high, lead;
-        masks_at(u, at, e, NULL, 0, &nl, &tab, &high, &lead);
+        masks_at(u, at, P->n, NULL, 0, &nl, &tab, &high, &lead);
+        if (e - at < 64) tab &= (UINT64_C(1) << (e - at)) - 1; /* only the line's own bytes */
         while (tab) {
             int64_t p = at + __builtin_ctzll(tab);
             tab &= tab - 1;
@@ -420,7 +422,7 @@ int64_t read_block(const uint8_t *u, int64_t n, const uint8_t *codes, int64_t nc
     int64_t at[MAXC], row_at[MAXC];
     if (ntext > MAXC || widths[nwidth - 1] > MAXC) return -2;
     plan_t P = {codes, ncode, widths, nwidth, columns, kinds, slots, lo, hi, nfield, country_fields, ncountry,
-                cap, ints, ivalid, base, ntext, offsets, tvalid, sbuf, at, row_at};
+                cap, ints, ivalid, base, ntext, offsets, tvalid, sbuf, at, row_at, n};
     for (int64_t j = 0; j < ntext; j++) {
         at[j] = base[j];
         offsets[j * (cap + 1)] = 0;
