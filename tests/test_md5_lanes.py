@@ -113,3 +113,53 @@ def test_a_damaged_library_in_the_cache_is_built_again(tmp_path, monkeypatch):
     target.write_bytes(b"not a shared library")  # say, a disk that filled up while it was copied
     assert native.load(inputs.MD5_SOURCE).md5_files
     assert target.read_bytes()[:4] == b"\x7fELF"
+
+
+def _child_can_take_the_lock(out) -> None:
+    from dyadwatch import native
+
+    got = native._lock.acquire(timeout=2)
+    out.put(got)
+
+
+def test_a_fork_never_inherits_the_build_lock_held():
+    """A thread builds a library (holding native's lock) while the readers are forked: the fork waits
+    for the lock, so a reader never starts with it held (it would wait forever for its kernel)."""
+    import multiprocessing
+    import threading
+    import time
+
+    from dyadwatch import native
+
+    held = threading.Event()
+
+    def build():
+        with native._lock:
+            held.set()
+            time.sleep(0.3)
+
+    t = threading.Thread(target=build)
+    t.start()
+    held.wait()
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    started = time.perf_counter()
+    child = ctx.Process(target=_child_can_take_the_lock, args=(out,))
+    child.start()  # waits for the thread's build to end
+    waited = time.perf_counter() - started
+    assert out.get(timeout=10) is True
+    child.join(10)
+    t.join()
+    assert waited > 0.1 and native._lock.acquire(timeout=1)
+    native._lock.release()
+
+
+def test_a_compiler_without_the_cpus_flags_gets_the_baseline_build(tmp_path, monkeypatch):
+    from dyadwatch import native
+
+    monkeypatch.setenv("DYADWATCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(native, "flags", lambda: native.CFLAGS + ("-mno-such-flag",))
+    lib = native.load(inputs.MD5_SOURCE)
+    assert lib.md5_files
+    built = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert built == [native.built_path(inputs.MD5_SOURCE, native.compiler(), native.CFLAGS).name]

@@ -66,6 +66,10 @@ def built_path(source: Path, cc: str | None, cflags: tuple[str, ...] | None = No
 
 
 _lock = threading.Lock()  # threads of one process build a library once, one after the other
+# A process forked while another thread holds the lock (the CLI hashes in a thread, and its first hash
+# builds md5_lanes.c, while the readers are forked) would inherit it held, and a reader that then
+# loads the lane's kernel would wait forever: a fork waits for the lock, and both sides release it.
+os.register_at_fork(before=_lock.acquire, after_in_parent=_lock.release, after_in_child=_lock.release)
 
 
 def load(source: Path, cflags: tuple[str, ...] | None = None) -> ctypes.CDLL:
@@ -82,7 +86,15 @@ def load(source: Path, cflags: tuple[str, ...] | None = None) -> ctypes.CDLL:
                 target.unlink(missing_ok=True)
         if cc is None:
             raise RuntimeError("no C compiler (cc) found to build it")
-        _build(cc, source, target, cflags)
+        try:
+            _build(cc, source, target, cflags)
+        except RuntimeError:
+            if cflags == CFLAGS:
+                raise
+            # a compiler that does not take the CPU's flags: the baseline build, under its own key
+            target, cflags = built_path(source, cc, CFLAGS), CFLAGS
+            if not target.exists():
+                _build(cc, source, target, cflags)
         return ctypes.CDLL(str(target))
 
 
