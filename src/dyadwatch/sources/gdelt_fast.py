@@ -281,7 +281,8 @@ _FLOATS = {pa.float64(): np.float64, pa.float32(): np.float32}
 
 
 def _bitmap(valid: np.ndarray):
-    valid = valid.astype(bool)
+    """Arrow's validity bitmap of `valid` (0 or 1 per row: packbits takes any non-zero as a set bit),
+    None when every row is valid."""
     if valid.all():
         return None
     return pa.py_buffer(np.packbits(valid, bitorder="little"))
