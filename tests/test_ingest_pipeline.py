@@ -196,6 +196,8 @@ def test_an_api_ingest_of_inputs_already_hashing_hashes_them_once(tmp_path, monk
     report = Store(tmp_path / "st").ingest(ready, workers=1)
     assert runs == [3] and report.rows_read == 9354 and len(report.files) == 3
     assert report.problems == [f"{tmp_path / 'nothing-here'}: no such file or folder"]
+    again = Store(tmp_path / "st2").ingest(ready, workers=1)  # the same inputs again: hashed anew
+    assert runs == [3, 3] and again.rows_read == 9354 and len(again.files) == 3
 
 
 def test_parts_skip_dictionaries_of_unique_columns_and_keep_the_statistics_read(store_dir):

@@ -34,6 +34,13 @@ class Inputs:
         self.files.sort(key=lambda f: (f.name, str(f)))
         self.digests = Digests(self.files)
 
+    def hashing(self) -> "Digests":
+        """The files' digests: those under way, or a new hashing when they were used up (by an earlier
+        ingest of the same inputs)."""
+        if self.digests.done:
+            self.digests = Digests(self.files)
+        return self.digests
+
 
 def expand_paths(paths: list[str | os.PathLike]) -> tuple[list[Path], list[str]]:
     """Files, folders (their files, sorted) and globs -> (files, one-line problems)."""
@@ -106,6 +113,7 @@ class Digests:
         self.ready: queue.Queue = queue.Queue()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._hash, name="dyadwatch-md5", daemon=True)
+        self.done = False  # left its block: stopped, its digests handed out or dropped
 
     def _hash(self) -> None:
         try:
@@ -132,6 +140,7 @@ class Digests:
     def __exit__(self, *exc) -> None:
         self.stop.set()
         self.thread.join()
+        self.done = True
 
     def __iter__(self) -> Iterator[str | OSError]:
         """Each file's MD5, or the OSError of a file that cannot be read."""

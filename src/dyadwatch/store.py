@@ -209,7 +209,7 @@ class Store:
         workers = workers or min(os.cpu_count() or 1, 8)
         with self._writer_lock():
             _warm_up(sum(f.stat().st_size for f in files))  # before the fork: the readers share it
-            with _readers(min(workers, len(files))) as pool, inputs.digests as digests:
+            with _readers(min(workers, len(files))) as pool, inputs.hashing() as digests:
                 with self._catalog(write=True) as con:
                     self._clean_orphans(con)
                     known = {r[0] for r in con.execute("SELECT md5 FROM files").fetchall()}
