@@ -37,7 +37,7 @@ class Inputs:
     def hashing(self) -> "Digests":
         """The files' digests: those under way, or a new hashing when they were used up (by an earlier
         ingest of the same inputs)."""
-        if self.digests.done:
+        if self.digests.stop.is_set():  # its block was left: stopped, its digests used or dropped
             self.digests = Digests(self.files)
         return self.digests
 
@@ -113,7 +113,6 @@ class Digests:
         self.ready: queue.Queue = queue.Queue()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._hash, name="dyadwatch-md5", daemon=True)
-        self.done = False  # left its block: stopped, its digests handed out or dropped
 
     def _hash(self) -> None:
         try:
@@ -140,7 +139,6 @@ class Digests:
     def __exit__(self, *exc) -> None:
         self.stop.set()
         self.thread.join()
-        self.done = True
 
     def __iter__(self) -> Iterator[str | OSError]:
         """Each file's MD5, or the OSError of a file that cannot be read."""

@@ -845,10 +845,9 @@ def _first_by_line(table: pa.Table, rows: np.ndarray, inverse: np.ndarray, n_ids
         return np.ones(len(rows), dtype=bool)
     lines = table["source_line"].to_numpy()[rows]
     order = np.lexsort((np.arange(len(rows)), lines, inverse))  # by id, then line, then position
+    ids = inverse[order]
     first = np.zeros(len(rows), dtype=bool)
-    starts = np.ones(len(rows), dtype=bool)
-    starts[1:] = inverse[order][1:] != inverse[order][:-1]
-    first[order[starts]] = True
+    first[order[np.flatnonzero(np.diff(ids, prepend=-1))]] = True  # the first row of each id in that order
     return first
 
 
