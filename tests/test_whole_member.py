@@ -51,8 +51,9 @@ def test_memory_is_reused_from_file_to_file(monkeypatch, lane):
     with InputFile(KARABAKH[0]).whole(1 << 30) as text:
         first = text.obj
     assert any(b is first for b in whole._pool)  # handed back
+    pooled = list(whole._pool)
     with InputFile(KARABAKH[0]).whole(1 << 30) as text:
-        assert text.obj is first
+        assert any(text.obj is b for b in pooled)  # one of the buffers handed back (the roles may swap)
     # through the reader: its chunks keep no view of the text, so the same two buffers (compressed
     # bytes, text) serve every read, and what an earlier read returned is not changed by a later one
     for countries in (RT, None):

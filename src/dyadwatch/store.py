@@ -607,8 +607,10 @@ def _warm_up(input_bytes: int) -> None:
     """pyarrow imports its optional companions (pandas when installed, ~0.3 s) on first use, and the
     compiled GDELT reader's kernel is built (once per machine, ~0.6 s) and loaded: do both once in
     this process, before the readers are forked, instead of once in each of them (the kernel only for
-    inputs big enough to use it)."""
+    inputs big enough to use it). Likewise numpy.ma, which pyarrow imports the first time it is handed
+    a numpy array (to check for a masked one; ~50 ms a process)."""
     pa.array([0])
+    pa.array(np.zeros(1))
     if input_bytes >= gdelt_fast.MIN_BLOCK:
         gdelt_fast.warm_up()
 
