@@ -68,7 +68,8 @@ def take(size: int) -> mmap.mmap:
             return buf
         if _pool:  # too small for this file: it makes room for the new one instead of adding to it
             _pool.remove(max(_pool, key=len))
-    return mmap.mmap(-1, max(2 * size, _MIN_CAPACITY))
+    # private: a reader forked with buffers in this pool must get its own copy of them, not share them
+    return mmap.mmap(-1, max(2 * size, _MIN_CAPACITY), flags=mmap.MAP_PRIVATE)
 
 
 def give_back(buf: mmap.mmap) -> None:
