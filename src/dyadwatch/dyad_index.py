@@ -24,8 +24,10 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
+if TYPE_CHECKING:  # only in annotations: importing the store must not import DuckDB (store._duckdb)
+    import duckdb
 
 from .schema import EVENT_COLUMNS
 
@@ -135,12 +137,14 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def clean_orphans(root: Path, catalog: duckdb.DuckDBPyConnection) -> None:
-    """Delete index files the catalog does not record (a build killed before its commit)."""
+def clean_orphans(root: Path, catalog: duckdb.DuckDBPyConnection | None) -> None:
+    """Delete index files the catalog does not record (a build killed before its commit); all of them
+    when there is no catalog (None)."""
     folder = root / INDEX_DIR
     if not folder.exists():
         return
-    has = catalog.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'dyad_index'").fetchall()[0][0]
+    has = catalog is not None and catalog.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'dyad_index'").fetchall()[0][0]
     recorded = {r[0] for r in catalog.execute("SELECT path FROM dyad_index").fetchall()} if has else set()
     for p in folder.iterdir():
         if p.relative_to(root).as_posix() not in recorded:

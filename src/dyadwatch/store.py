@@ -33,9 +33,8 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -49,6 +48,18 @@ from .ingest import FileResult, read_file, reader_init
 from .inputs import Inputs
 from .sources import gdelt_fast
 from .schema import DAILY_TOTALS_SCHEMA, EVENT_COLUMNS, EVENT_SCHEMA
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+def _duckdb():
+    """DuckDB, imported on first use: an ingest into a new store hands its readers their first files
+    before it needs the catalog."""
+    import duckdb
+
+    return duckdb
+
 
 CATALOG_DDL = """
 CREATE TABLE IF NOT EXISTS files (
@@ -130,7 +141,7 @@ class Store:
             self.root.mkdir(parents=True, exist_ok=True)
         elif not self.catalog_path.exists():
             raise StoreError(f"{self.root}: no dyadwatch store here (run `dyadwatch ingest` first)")
-        con = self._retry_locked(lambda: duckdb.connect(str(self.catalog_path), read_only=not write))
+        con = self._retry_locked(lambda: _duckdb().connect(str(self.catalog_path), read_only=not write))
         try:
             if write:
                 con.execute(CATALOG_DDL)
@@ -144,7 +155,7 @@ class Store:
         while True:
             try:
                 return open_catalog()
-            except duckdb.IOException as exc:
+            except _duckdb().IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                     raise StoreError(f"{self.catalog_path}: cannot open catalog ({exc})") from None
                 time.sleep(0.1)
@@ -210,18 +221,38 @@ class Store:
         with self._writer_lock():
             _warm_up(sum(f.stat().st_size for f in files))  # before the fork: the readers share it
             with _readers(min(workers, len(files))) as pool, inputs.hashing() as digests:
-                with self._catalog(write=True) as con:
-                    self._clean_orphans(con)
-                    known = {r[0] for r in con.execute("SELECT md5 FROM files").fetchall()}
+                meanwhile = None
+                if self.exists():
+                    with self._catalog(write=True) as con:
+                        self._clean_orphans(con)
+                        known = {r[0] for r in con.execute("SELECT md5 FROM files").fetchall()}
+                else:
+                    # a new store knows no file and has recorded nothing: the readers get their first
+                    # files at once, and the catalog (DuckDB's import, ~0.1 s, and its tables) is made
+                    # while they read them
+                    self._clean_orphans(None)
+                    known = set()
+                    meanwhile = self._create_catalog
                 todo = _Peekable(_new_files_as_hashed(files, digests, known, report, on_file))
+
+                def read_all() -> None:
+                    if pool is not None and not todo.more():
+                        pool.shutdown(wait=False)  # the readers exit while the last batch is written
+
                 while todo.more():
                     batch = _batch_of(todo, BATCH_FILES, BATCH_BYTES)
-                    self._ingest_batch(batch, countries, source, pool, workers, report, on_file)
+                    self._ingest_batch(batch, countries, source, pool, workers, report, on_file, meanwhile, read_all)
+                    meanwhile = None
         report.seconds = time.perf_counter() - started
         return report
 
+    def _create_catalog(self) -> None:
+        with self._catalog(write=True):
+            pass
+
     def _ingest_batch(self, batch: Iterator[tuple[Path, str]], countries, source, pool, workers: int,
-                      report: IngestReport, on_file) -> None:
+                      report: IngestReport, on_file, meanwhile: Callable[[], None] | None = None,
+                      read_all: Callable[[], None] | None = None) -> None:
         """Read a batch of files (name order) in parallel and write their new events as parts while they
         are read.
 
@@ -238,7 +269,8 @@ class Store:
         events_dir.mkdir(parents=True, exist_ok=True)
         new = _NewEvents(self, events_dir, batch_id)
         try:
-            for group in _same_name_groups(_read_in_order(args, pool, workers)):
+            reading = _read_in_order(args, pool, workers, meanwhile, handed_out=new.writer.drain)
+            for group in _same_name_groups(reading):
                 group.sort(key=lambda r: r.md5)  # files of the same name rank by content
                 for r in group:
                     (report.failed if r.error else results).append(r)
@@ -248,6 +280,8 @@ class Store:
                 for r in group:
                     if r.staged:
                         Path(r.staged).unlink(missing_ok=True)
+            if read_all is not None:
+                read_all()
             new_parts, stored_by_file = new.close()
         finally:
             new.abort()
@@ -302,10 +336,11 @@ class Store:
                 con.unregister("t")
             con.execute("COMMIT")
 
-    def _clean_orphans(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Delete what a killed ingest left: staging folders and parts the catalog never recorded."""
+    def _clean_orphans(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        """Delete what a killed ingest left: staging folders and parts the catalog never recorded (all
+        of them when there is no catalog yet: None)."""
         shutil.rmtree(self.root / "staging", ignore_errors=True)
-        recorded = {r[0] for r in con.execute("SELECT path FROM parts").fetchall()}
+        recorded = {r[0] for r in con.execute("SELECT path FROM parts").fetchall()} if con is not None else set()
         for p in (self.root / "events").glob("source=*/year=*/month=*/*.parquet"):
             if p.relative_to(self.root).as_posix() not in recorded:
                 p.unlink()
@@ -335,7 +370,7 @@ class Store:
                     "SELECT source, year, month, list(path ORDER BY path), sum(rows), "
                     f"bool_and(batch = '{COMPACT_BATCH}') FROM parts GROUP BY ALL ORDER BY ALL"
                 ).fetchall()
-            work = duckdb.connect()
+            work = _duckdb().connect()
             try:
                 spill = self.root / "staging" / "compact-spill"
                 spill.mkdir(parents=True, exist_ok=True)
@@ -349,7 +384,7 @@ class Store:
                         continue
                     try:
                         self._compact_month(work, source, year, month, paths, int(rows))
-                    except duckdb.Error as exc:  # disk full, unreadable part: one line, store unchanged
+                    except _duckdb().Error as exc:  # disk full, unreadable part: one line, store unchanged
                         first = str(exc).strip().splitlines()[0]
                         raise StoreError(f"{self.root}: compacting {source} {year}-{month:02d} failed: {first}") from None
                     report.months_compacted += 1
@@ -360,7 +395,7 @@ class Store:
                 if report.months_compacted or not self._index_usable():
                     try:
                         report.index_rows = dyad_index.build(self.root, lambda: self._catalog(write=True), work)
-                    except duckdb.Error as exc:
+                    except _duckdb().Error as exc:
                         first = str(exc).strip().splitlines()[0]
                         raise StoreError(f"{self.root}: building the dyad index failed: {first}") from None
                     report.index_built = True
@@ -397,7 +432,7 @@ class Store:
         """An in-memory DuckDB connection with the store's relations: `events` over the recorded parts,
         `dyad_rows` (the two-country rows with pair_lo / pair_hi, from the dyad index where there is
         one) and `daily_totals` (source, day, events). The catalog is read once, for all three."""
-        con = duckdb.connect()
+        con = _duckdb().connect()
         if self.exists():
             with self._attached_catalog(con) as cat:
                 relative, index, totals = self._read_snapshot(cat)
@@ -630,19 +665,31 @@ def _readers(workers: int) -> Iterator[ProcessPoolExecutor | None]:
         yield pool
 
 
-def _read_in_order(args: Iterator[tuple], pool: ProcessPoolExecutor | None, workers: int) -> Iterator[FileResult]:
+def _read_in_order(args: Iterator[tuple], pool: ProcessPoolExecutor | None, workers: int,
+                   meanwhile: Callable[[], None] | None = None,
+                   handed_out: Callable[[], None] | None = None) -> Iterator[FileResult]:
     """`read_file(*a)` for each of `args`, in the reader processes of `pool` (a few files ahead of the
-    one yielded), yielded in the order of `args`."""
+    one yielded), yielded in the order of `args`. `meanwhile()` runs once the first files are handed
+    out (before any is read when there is no pool); `handed_out()` once the last one is (with a pool)."""
     if pool is None:
+        if meanwhile is not None:
+            meanwhile()
         for a in args:
             yield read_file(*a)
         return
     todo = iter(args)
     running = deque(pool.submit(read_file, *a) for a in itertools.islice(todo, workers * (_AHEAD + 1)))
+    if meanwhile is not None:
+        meanwhile()
     while running:
         result = running.popleft().result()
         for a in itertools.islice(todo, 1):
             running.append(pool.submit(read_file, *a))
+            break
+        else:
+            if handed_out is not None:
+                handed_out()
+                handed_out = None
         yield result
 
 
@@ -890,6 +937,7 @@ class _PartWriter:
         self.pending: dict[tuple, list[pa.Table]] = {}
         self.rows: dict[tuple, int] = {}
         self.buffered = 0
+        self.draining = False
 
     def add(self, batch: pa.RecordBatch | pa.Table) -> None:
         if not batch.num_rows:
@@ -910,16 +958,25 @@ class _PartWriter:
             self.pending.setdefault(k, []).append(part)
             self.rows[k] = self.rows.get(k, 0) + part.num_rows
             self.buffered += part.num_rows
-            if sum(t.num_rows for t in self.pending[k]) >= _ROW_GROUP:
+            waiting = sum(t.num_rows for t in self.pending[k])
+            if waiting >= _ROW_GROUP:
+                self._flush(k, whole_groups=not self.draining)
+            elif self.draining and waiting >= _ROW_GROUP // 16:  # a few stray rows wait for the close
                 self._flush(k)
         while self.buffered > _BUFFERED:
             self._flush(max(self.pending, key=lambda k: sum(t.num_rows for t in self.pending[k])))
 
-    def _flush(self, k: tuple) -> None:
+    def _flush(self, k: tuple, whole_groups: bool = False) -> None:
+        """Write partition `k`'s buffered rows; with `whole_groups`, only whole row groups of them (the
+        rest stays buffered, to start the next one)."""
         tables = self.pending.pop(k, [])
         if not tables:
             return
         table = pa.concat_tables(tables)
+        if whole_groups and table.num_rows % _ROW_GROUP:
+            cut = table.num_rows - table.num_rows % _ROW_GROUP
+            self.pending[k] = [table.slice(cut)]
+            table = table.slice(0, cut)
         self.buffered -= table.num_rows
         writer = self.writers.get(k)
         if writer is None:
@@ -929,6 +986,14 @@ class _PartWriter:
             self.paths[k] = folder / f"part-{self.batch_id}_0.parquet"
             writer = self.writers[k] = part_writer(self.paths[k])
         writer.write_table(table, row_group_size=_ROW_GROUP)
+
+    def drain(self) -> None:
+        """Write what is buffered, and from now on each partition's rows as they come (but for a few):
+        the readers have their last files, so this is written while they read them, instead of after
+        them while they idle (at the cost of a few short row groups)."""
+        self.draining = True
+        for k in list(self.pending):
+            self._flush(k)
 
     def close(self) -> list[tuple]:
         """Write what is buffered, close the parts; (path, source, year, month, rows) per part."""

@@ -1,0 +1,239 @@
+"""What the ingest overlaps: a new store hands its readers their first files before DuckDB is imported
+(the catalog is made while they read them); once the readers have a batch's last files the parent writes
+what it holds while they read them; the readers exit while the last batch is recorded. Also the pieces
+this rests on: whole row groups, per-day totals without Arrow's query engine, and member buffers with
+room to spare."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import dyadwatch.sources.whole as whole
+import dyadwatch.store as store_mod
+from dyadwatch.ingest import _summed_by_day
+from dyadwatch.schema import DAILY_TOTALS_SCHEMA
+from dyadwatch.store import PART_SCHEMA, Store, _PartWriter, _read_in_order
+
+from conftest import KARABAKH
+
+
+def run_json(script: str):
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_command_line_and_the_store_import_no_duckdb():
+    imported = run_json("""
+import json, sys
+from dyadwatch import cli, store, ingest
+cli.use_engine("duckdb", None)
+print(json.dumps("duckdb" in sys.modules))
+""")
+    assert imported is False
+
+
+def test_a_new_store_hands_out_files_before_duckdb_is_imported(tmp_path):
+    """Into a new store the first files go to the readers before DuckDB is imported; into a store that
+    exists, after its catalog said which files it knows. Both ingests store every event once."""
+    files = sorted(KARABAKH.glob("*.zip"))
+    got = run_json(f"""
+import json, sys
+from concurrent.futures import ProcessPoolExecutor
+from dyadwatch.store import Store
+seen = []
+real = ProcessPoolExecutor.submit
+def submit(self, fn, *args, **kwargs):
+    if fn is not int:  # the warm-up that starts the processes
+        seen.append("duckdb" in sys.modules)
+    return real(self, fn, *args, **kwargs)
+ProcessPoolExecutor.submit = submit
+store = Store({str(tmp_path / "st")!r})
+first = store.ingest([{str(files[0])!r}, {str(files[1])!r}], workers=2)
+at_new = list(seen)
+seen.clear()
+second = store.ingest([{str(KARABAKH)!r}], workers=2)
+print(json.dumps([at_new, seen, first.rows_stored, second.rows_stored, len(second.skipped),
+                  store.events().num_rows, store.status()["files"]]))
+""")
+    at_new, at_existing, first, second, skipped, rows, n_files = got
+    assert at_new == [False, False]  # both files handed out, DuckDB not imported yet
+    assert at_existing == [True]  # the third file, once the catalog was read
+    assert skipped == 2 and first + second == rows == 9354 and n_files == 3
+
+
+def test_a_new_store_deletes_what_a_killed_first_ingest_left(store_dir):
+    """A first ingest killed before it made the catalog left staging files, a part and an index file:
+    none is recorded, so the next ingest deletes them all."""
+    leftovers = [
+        store_dir / "staging" / "20260101T000000-deadbeef" / "x.arrow",
+        store_dir / "events" / "source=gdelt2" / "year=2020" / "month=11" / "part-20260101T000000-deadbeef_0.parquet",
+        store_dir / store_mod.dyad_index.INDEX_DIR / "stale.parquet",
+    ]
+    for p in leftovers:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"half written")
+    store = Store(store_dir)
+    report = store.ingest([KARABAKH], workers=2)
+    assert report.rows_stored == 9354
+    assert not any(p.exists() for p in leftovers)
+    assert store.events().num_rows == 9354
+
+
+def test_reading_in_order_says_when_the_first_and_the_last_files_are_handed_out(monkeypatch):
+    """Five files, one reader, two files ahead: `meanwhile` once the first three are handed out, and
+    `handed_out` when the fifth was and the third result is taken; results in order."""
+    log = []
+    monkeypatch.setattr(store_mod, "read_file", lambda name: log.append(f"read {name}") or name.upper())
+
+    class Pool(ThreadPoolExecutor):
+        def submit(self, fn, *args):
+            log.append(f"submit {args[0]}")
+            future = super().submit(fn, *args)
+            future.result()  # one at a time, so the log's order is fixed
+            return future
+
+    monkeypatch.setattr(store_mod, "_AHEAD", 2)
+    with Pool(1) as pool:
+        gen = _read_in_order(((n,) for n in "abcde"), pool, 1, meanwhile=lambda: log.append("meanwhile"),
+                             handed_out=lambda: log.append("handed out"))
+        for result in gen:
+            log.append(f"got {result}")
+    assert log == [
+        "submit a", "read a", "submit b", "read b", "submit c", "read c", "meanwhile",
+        "submit d", "read d", "got A", "submit e", "read e", "got B", "handed out", "got C", "got D", "got E",
+    ]
+    # without a pool the files are read here, after `meanwhile`, and `handed_out` is not needed
+    log.clear()
+    assert list(_read_in_order(((n,) for n in "ab"), None, 1, meanwhile=lambda: log.append("meanwhile"),
+                               handed_out=lambda: log.append("handed out"))) == ["A", "B"]
+    assert log == ["meanwhile", "read a", "read b"]
+
+
+def events(n: int, start: int, month: int = 11) -> pa.Table:
+    cols = {}
+    for f in PART_SCHEMA:
+        if f.name == "event_id":
+            cols[f.name] = pa.array(range(start, start + n), pa.int64())
+        elif f.name == "event_date":
+            cols[f.name] = pa.array([dt.date(2020, month, 1)] * n, pa.date32())
+        else:
+            cols[f.name] = pa.nulls(n, f.type)
+    cols["source"] = pa.array(["gdelt2"] * n)
+    return pa.table(cols)
+
+
+def row_groups(path) -> list[int]:
+    meta = pq.ParquetFile(path).metadata
+    return [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+
+
+def test_part_writer_writes_whole_row_groups_then_drains(tmp_path, monkeypatch):
+    """Row groups of 32 rows. Before `drain`, 20 + 20 rows make one whole group and 8 rows wait. After
+    it, the 8 are written, and then each partition's rows as they come when there are at least
+    32 // 16 = 2 of them; a single row of another month waits for the close."""
+    monkeypatch.setattr(store_mod, "_ROW_GROUP", 32)
+    monkeypatch.setattr(store_mod, "_BUFFERED", 1000)
+    w = _PartWriter(tmp_path, "b")
+    w.add(events(20, 0))
+    assert w.writers == {} and w.buffered == 20  # 20 of 32: waiting
+    w.add(events(20, 20))
+    assert list(w.writers) == [("gdelt2", 2020, 11)] and w.buffered == 8  # 32 written, 8 wait
+    w.drain()  # the 8
+    assert w.buffered == 0
+    w.add(events(3, 40))  # 3 >= 2: written at once
+    w.add(events(1, 43, month=10))  # 1 < 2: waits for the close
+    assert ("gdelt2", 2020, 10) not in w.writers and w.buffered == 1
+    w.add(events(40, 44))  # all of it (a whole group and 8) while draining
+    assert w.buffered == 1
+    parts = {(y, m): (path, n) for path, _, y, m, n in w.close()}
+    assert {k: n for k, (_, n) in parts.items()} == {(2020, 10): 1, (2020, 11): 83}
+    assert row_groups(parts[(2020, 11)][0]) == [32, 8, 3, 32, 8]
+    assert row_groups(parts[(2020, 10)][0]) == [1]
+    ids = pq.read_table(parts[(2020, 11)][0], columns=["event_id"])["event_id"].to_pylist()
+    assert ids == [*range(0, 43), *range(44, 84)]  # every row once, in the order added
+
+
+def test_the_readers_exit_before_the_last_batch_is_recorded(store_dir, monkeypatch):
+    shutdowns, at_record = [], []
+    real_readers, real_record = store_mod._readers, Store._record
+
+    @contextmanager
+    def readers(workers):
+        with real_readers(workers) as pool:
+            real = pool.shutdown
+            pool.shutdown = lambda wait=True, **kw: shutdowns.append(wait) or real(wait=wait, **kw)
+            yield pool
+
+    def record(self, *args):
+        at_record.append(list(shutdowns))
+        return real_record(self, *args)
+
+    monkeypatch.setattr(store_mod, "_readers", readers)
+    monkeypatch.setattr(Store, "_record", record)
+    monkeypatch.setattr(store_mod, "BATCH_FILES", 2)  # two batches: the first two files, then the third
+    report = Store(store_dir).ingest([KARABAKH], workers=2)
+    assert report.rows_stored == 9354
+    assert at_record == [[], [False]]  # told to exit (without waiting) before the last batch only
+    assert shutdowns == [False, True]  # and waited for when the ingest ends
+
+
+def test_per_day_totals_are_summed_by_source_and_day():
+    def totals(rows):
+        return pa.table({"source": [r[0] for r in rows], "day": [r[1] for r in rows], "events": [r[2] for r in rows]},
+                        schema=DAILY_TOTALS_SCHEMA)
+
+    d1, d2, d3 = dt.date(2020, 11, 1), dt.date(2020, 11, 2), dt.date(2020, 10, 31)
+    got = _summed_by_day([totals([("gdelt2", d2, 5), ("gdelt2", d1, 7)]),
+                          totals([("gdelt2", d1, 3), ("gdelt2", d3, 1)]),
+                          totals([("gdelt1", d1, 2)])])
+    assert got.schema == DAILY_TOTALS_SCHEMA
+    assert got.to_pylist() == [
+        {"source": "gdelt1", "day": d1, "events": 2},
+        {"source": "gdelt2", "day": d3, "events": 1},
+        {"source": "gdelt2", "day": d1, "events": 10},
+        {"source": "gdelt2", "day": d2, "events": 5},
+    ]
+
+
+def test_member_buffers_have_room_for_twice_the_size(monkeypatch):
+    monkeypatch.setattr(whole, "_pool", [])
+    monkeypatch.setattr(whole, "_MIN_CAPACITY", 4096)
+    a = whole.take(10_000)
+    assert len(a) == 20_000
+    whole.give_back(a)
+    b = whole.take(19_000)  # a bigger file fits in the same memory
+    assert b is a
+    whole.give_back(b)
+    c = whole.take(30_000)  # too big: a new buffer, which replaces the old one
+    assert c is not a and len(c) == 60_000 and whole._pool == []
+    whole.give_back(c)
+    assert whole._pool == [c]
+    assert whole.take(10) is c  # the smallest that fits
+    assert len(whole.take(10)) == 4096  # none free: a new one, of at least the minimum
+
+
+def test_a_forked_reader_does_not_share_the_buffers_it_inherits(monkeypatch):
+    """A reader forked while this process's pool holds a buffer gets its own copy of it: the text it
+    inflates there never shows through in this process (nor in the other readers)."""
+    import os
+
+    monkeypatch.setattr(whole, "_pool", [])
+    mine = whole.take(100)
+    mine[:6] = b"parent"
+    whole.give_back(mine)
+    pid = os.fork()
+    if pid == 0:  # the reader: takes the inherited buffer and writes its own text into it
+        theirs = whole.take(100)
+        theirs[:6] = b"child!"
+        os._exit(0 if theirs is mine else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0  # the child did reuse the inherited buffer
+    assert mine[:6] == b"parent"
