@@ -237,3 +237,32 @@ def test_a_forked_reader_does_not_share_the_buffers_it_inherits(monkeypatch):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0  # the child did reuse the inherited buffer
     assert mine[:6] == b"parent"
+
+
+def test_cli_ingest_imports_numpy_with_one_openblas_thread_unless_told_otherwise(tmp_path):
+    script = f"""
+import json, os, sys
+seen = []
+class Finder:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name == "numpy":
+            seen.append(os.environ.get("OPENBLAS_NUM_THREADS"))
+        return None
+sys.meta_path.insert(0, Finder)
+from dyadwatch import cli
+sys.argv = ["dyadwatch", "ingest", {str(KARABAKH)!r}, "--store", sys.argv[1], "--workers", "1"]
+try:
+    cli.app(prog_name="dyadwatch")
+except SystemExit as exc:
+    pass
+print(json.dumps(seen[:1]))
+"""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    run = lambda store, env: json.loads(subprocess.run(  # noqa: E731
+        [sys.executable, "-c", script, str(tmp_path / store)], capture_output=True, text=True, check=True, env=env,
+    ).stdout.strip().splitlines()[-1])
+    assert run("a", env) == ["1"]
+    assert run("b", {**env, "OPENBLAS_NUM_THREADS": "3"}) == ["3"]  # the user's setting stands

@@ -178,6 +178,9 @@ def ingest(
     inputs = Inputs(paths)
     if engine == "duckdb":
         inputs.digests.start()  # while the store's modules are imported
+        # nothing here multiplies matrices: without this OpenBLAS starts a thread per core when numpy
+        # is imported (~30 ms before the readers can start) and they spin for a while
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     use_engine(engine, master, workers)
     if engine == "duckdb":
         _skip_pandas_probe()
