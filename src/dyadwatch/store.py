@@ -235,13 +235,14 @@ class Store:
                     meanwhile = self._create_catalog
                 todo = _Peekable(_new_files_as_hashed(files, digests, known, report, on_file))
 
-                def read_all() -> None:
+                def after_reading() -> None:
                     if pool is not None and not todo.more():
                         pool.shutdown(wait=False)  # the readers exit while the last batch is written
 
                 while todo.more():
                     batch = _batch_of(todo, BATCH_FILES, BATCH_BYTES)
-                    self._ingest_batch(batch, countries, source, pool, workers, report, on_file, meanwhile, read_all)
+                    self._ingest_batch(batch, countries, source, pool, workers, report, on_file, meanwhile,
+                                       after_reading)
                     meanwhile = None
         report.seconds = time.perf_counter() - started
         return report
@@ -252,14 +253,15 @@ class Store:
 
     def _ingest_batch(self, batch: Iterator[tuple[Path, str]], countries, source, pool, workers: int,
                       report: IngestReport, on_file, meanwhile: Callable[[], None] | None = None,
-                      read_all: Callable[[], None] | None = None) -> None:
+                      after_reading: Callable[[], None] | None = None) -> None:
         """Read a batch of files (name order) in parallel and write their new events as parts while they
         are read.
 
         The workers stage each file's kept events as Arrow IPC; this process takes the staged files in
         the order that decides which row of a repeated event id is kept (file name, then content), drops
         ids already seen in the batch and hands the rest to the part writer, so that encoding Parquet
-        overlaps reading. Ids already stored are dropped at the end (`_NewEvents.close`)."""
+        overlaps reading. Ids already stored are dropped at the end (`_NewEvents.close`).
+        `meanwhile()` runs once the first files are handed out, `after_reading()` once all are read."""
         batch_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         staging = self.root / "staging" / batch_id
         staging.mkdir(parents=True, exist_ok=True)
@@ -280,8 +282,8 @@ class Store:
                 for r in group:
                     if r.staged:
                         Path(r.staged).unlink(missing_ok=True)
-            if read_all is not None:
-                read_all()
+            if after_reading is not None:
+                after_reading()
             new_parts, stored_by_file = new.close()
         finally:
             new.abort()
@@ -683,13 +685,12 @@ def _read_in_order(args: Iterator[tuple], pool: ProcessPoolExecutor | None, work
         meanwhile()
     while running:
         result = running.popleft().result()
-        for a in itertools.islice(todo, 1):
-            running.append(pool.submit(read_file, *a))
-            break
-        else:
-            if handed_out is not None:
-                handed_out()
-                handed_out = None
+        following = next(todo, None)
+        if following is not None:
+            running.append(pool.submit(read_file, *following))
+        elif handed_out is not None:
+            handed_out()
+            handed_out = None
         yield result
 
 
