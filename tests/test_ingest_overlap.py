@@ -266,3 +266,18 @@ print(json.dumps(seen[:1]))
     ).stdout.strip().splitlines()[-1])
     assert run("a", env) == ["1"]
     assert run("b", {**env, "OPENBLAS_NUM_THREADS": "3"}) == ["3"]  # the user's setting stands
+
+
+def test_ids_seen_in_a_batch_are_kept_as_bitmaps_where_they_are_dense_enough():
+    import numpy as np
+
+    runs = store_mod._IdRuns()
+    runs.add(np.array([100, 101, 103]))  # span 4 <= 64 * 3: a bitmap of one byte
+    runs.add(np.array([1000, 100_000]))  # span 99,001 > 64 * 2: a sorted run
+    runs.add(np.array([100_001, 100_009]))  # span 9: a second bitmap, after the run
+    assert [(a, b, bits.tolist()) for a, b, bits in runs.bitmaps] == [(100, 103, [0b1011]), (100_001, 100_009, [1, 1])]
+    assert [r.tolist() for r in runs.runs] == [[1000, 100_000]]
+    asked = np.array([99, 100, 102, 103, 104, 1000, 5000, 100_000, 100_001, 100_005, 100_009, 100_010])
+    assert runs.seen(asked).tolist() == [False, True, False, True, False, True, False, True, True, False, True, False]
+    assert runs.seen(np.array([50, 60])).tolist() == [False, False]  # below every range: nothing read
+    assert runs.seen(np.array([], dtype=np.int64)).tolist() == []
