@@ -18,7 +18,6 @@ import pyarrow.parquet as pq
 
 import dyadwatch.sources.whole as whole
 import dyadwatch.store as store_mod
-from dyadwatch.ingest import _summed_by_day
 from dyadwatch.schema import DAILY_TOTALS_SCHEMA
 from dyadwatch.store import PART_SCHEMA, Store, _PartWriter, _read_in_order
 
@@ -185,22 +184,32 @@ def test_the_readers_exit_before_the_last_batch_is_recorded(store_dir, monkeypat
     assert shutdowns == [False, True]  # and waited for when the ingest ends
 
 
-def test_per_day_totals_are_summed_by_source_and_day():
-    def totals(rows):
-        return pa.table({"source": [r[0] for r in rows], "day": [r[1] for r in rows], "events": [r[2] for r in rows]},
-                        schema=DAILY_TOTALS_SCHEMA)
+def test_a_files_per_day_totals_add_up_its_chunks(tmp_path, monkeypatch):
+    """Read in blocks of 64 KB, a real export gives ~10 chunks, each with its own per-day totals; the
+    file's totals are their sum per day: every line's SQLDATE counted once, as the text says."""
+    import collections
+    import zipfile
 
-    d1, d2, d3 = dt.date(2020, 11, 1), dt.date(2020, 11, 2), dt.date(2020, 10, 31)
-    got = _summed_by_day([totals([("gdelt2", d2, 5), ("gdelt2", d1, 7)]),
-                          totals([("gdelt2", d1, 3), ("gdelt2", d3, 1)]),
-                          totals([("gdelt1", d1, 2)])])
-    assert got.schema == DAILY_TOTALS_SCHEMA
-    assert got.to_pylist() == [
-        {"source": "gdelt1", "day": d1, "events": 2},
-        {"source": "gdelt2", "day": d3, "events": 1},
-        {"source": "gdelt2", "day": d1, "events": 10},
-        {"source": "gdelt2", "day": d2, "events": 5},
-    ]
+    import dyadwatch.sources.gdelt as gdelt
+    from dyadwatch.ingest import read_file
+
+    path = sorted(KARABAKH.glob("*.zip"))[0]
+    with zipfile.ZipFile(path) as zf:
+        text = zf.read(zf.infolist()[0])
+    expected = collections.Counter(dt.datetime.strptime(line.split(b"\t")[1].decode(), "%Y%m%d").date()
+                                   for line in text.splitlines() if line)
+    chunks = []
+    real_read = gdelt.GdeltSource.read
+    monkeypatch.setattr(gdelt.GdeltSource, "read", lambda self, f, c: (chunks.append(1) or ch for ch in real_read(self, f, c)))
+    monkeypatch.setattr(gdelt, "BLOCK_SIZE", 64 << 10)
+    result = read_file(str(path), "m", str(tmp_path), None, "gdelt2")
+    assert result.error is None and len(chunks) >= 5
+    assert result.totals.schema == DAILY_TOTALS_SCHEMA
+    assert set(result.totals["source"].to_pylist()) == {"gdelt2"}
+    days = result.totals["day"].to_pylist()
+    assert len(days) == len(set(days))  # one row a day
+    assert dict(zip(days, result.totals["events"].to_pylist())) == dict(expected)
+    assert sum(expected.values()) == result.rows_read == len(text.splitlines())
 
 
 def test_member_buffers_have_room_for_twice_the_size(monkeypatch):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pyarrow.ipc as ipc
 
 from .schema import DAILY_TOTALS_SCHEMA, EVENT_SCHEMA, QUARANTINE_SCHEMA
 from .sources import InputError, InputFile, by_name, detect
-from .sources.base import rejects_table
+from .sources.base import daily_totals, rejects_table
 from .sources.gdelt import WHOLE_LIMIT
 
 
@@ -60,18 +59,6 @@ def reader_init() -> None:
         pass
 
 
-def _summed_by_day(totals: list[pa.Table]) -> pa.Table:
-    """The chunks' per-day totals of a file added up per source and day, in that order. A file has a few
-    dozen such rows, so a dict does it (a group_by would import Arrow's query engine in every reader)."""
-    by_day: Counter = Counter()
-    for t in totals:
-        for key, n in zip(zip(t["source"].to_pylist(), t["day"].to_pylist()), t["events"].to_pylist()):
-            by_day[key] += n
-    keys = sorted(by_day)
-    return pa.table({"source": [k[0] for k in keys], "day": [k[1] for k in keys],
-                     "events": [by_day[k] for k in keys]}, schema=DAILY_TOTALS_SCHEMA)
-
-
 def read_file(path: str, md5: str, staging_dir: str, countries: frozenset[str] | None, source: str | None) -> FileResult:
     """Stream one file to a staging Arrow IPC file. Never raises for bad input: errors go in the result."""
     started = time.perf_counter()
@@ -110,7 +97,7 @@ def read_file(path: str, md5: str, staging_dir: str, countries: frozenset[str] |
     result.staged = str(staged) if writer is not None else None
     if quarantine:
         result.quarantine = pa.concat_tables(quarantine)
-    if totals:
-        result.totals = _summed_by_day(totals)
+    if totals:  # one source's days, counted chunk by chunk: added up per day
+        result.totals = daily_totals(result.source, pa.array([], pa.date32()), [(t["day"], t["events"]) for t in totals])
     result.seconds = time.perf_counter() - started
     return result
