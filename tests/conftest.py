@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -30,6 +33,13 @@ def read_outcome(source, path: Path, countries):
         for day, n in zip(c.totals["day"].to_pylist(), c.totals["events"].to_pylist()):
             totals[day] += n
     return events, rejects, totals, sum(c.rows_read for c in chunks)
+
+
+def run_json(script: str, *args: str, env: dict | None = None):
+    """Run `script` in a fresh Python (`python -c script args...`; it must succeed) and return the JSON
+    of the last line it prints: for what only a new process shows, such as which modules it imported."""
+    out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, check=True, env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture

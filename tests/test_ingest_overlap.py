@@ -7,9 +7,6 @@ room to spare."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -21,12 +18,7 @@ import dyadwatch.store as store_mod
 from dyadwatch.schema import DAILY_TOTALS_SCHEMA
 from dyadwatch.store import PART_SCHEMA, Store, _PartWriter, _read_in_order
 
-from conftest import KARABAKH
-
-
-def run_json(script: str):
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+from conftest import KARABAKH, run_json
 
 
 def test_the_command_line_and_the_store_import_no_duckdb():
@@ -270,11 +262,8 @@ print(json.dumps(seen[:1]))
     import os
 
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-    run = lambda store, env: json.loads(subprocess.run(  # noqa: E731
-        [sys.executable, "-c", script, str(tmp_path / store)], capture_output=True, text=True, check=True, env=env,
-    ).stdout.strip().splitlines()[-1])
-    assert run("a", env) == ["1"]
-    assert run("b", {**env, "OPENBLAS_NUM_THREADS": "3"}) == ["3"]  # the user's setting stands
+    assert run_json(script, str(tmp_path / "a"), env=env) == ["1"]
+    assert run_json(script, str(tmp_path / "b"), env={**env, "OPENBLAS_NUM_THREADS": "3"}) == ["3"]  # the user's setting stands
 
 
 def test_ids_seen_in_a_batch_are_kept_as_bitmaps_where_they_are_dense_enough():

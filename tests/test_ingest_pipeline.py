@@ -5,9 +5,6 @@ encoded without dictionaries of unique columns and with statistics where somethi
 from __future__ import annotations
 
 import hashlib
-import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,7 +21,7 @@ from dyadwatch.sources.gdelt import GDELT2
 from dyadwatch.inputs import Digests
 from dyadwatch.store import Store, _batch_of, _Peekable
 
-from conftest import KARABAKH, RAW
+from conftest import KARABAKH, RAW, run_json
 
 
 def hashlib_md5(path: Path) -> str:
@@ -146,8 +143,7 @@ import pandas as pd
 kind = str(pa.array(pd.Series(["x", "y", "x"], dtype="category")).type)
 print(json.dumps([code, after_ingest, len(frame), type(frame).__name__, kind]))
 """
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    code, after_ingest, rows, kind, arrow_type = json.loads(out.stdout.strip().splitlines()[-1])
+    code, after_ingest, rows, kind, arrow_type = run_json(script)
     assert code in (0, None) and after_ingest is False
     assert rows == 9354 and kind == "DataFrame"
     assert arrow_type.startswith("dictionary<values=")  # a categorical: pyarrow knows pandas again
@@ -179,8 +175,7 @@ except SystemExit as exc:
 import dyadwatch
 print(json.dumps([code, at_import, starts[0], hashed, dyadwatch.open({str(tmp_path / "st")!r}).events().num_rows]))
 """
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    code, at_import, at_start, hashed, rows = json.loads(out.stdout.strip().splitlines()[-1])
+    code, at_import, at_start, hashed, rows = run_json(script)
     assert code in (0, None) and rows == 9354
     assert at_import == [] and at_start == []
     assert hashed == [3]  # one hashing thread, over the three files
