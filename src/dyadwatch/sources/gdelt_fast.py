@@ -217,9 +217,8 @@ class _Work:
     cost more in page faults (and zeroed huge pages) than the kernel itself. They only grow, and keep
     their layout while they do not, so the same pages serve every block. Per line: starts, dates,
     status, deferred (two per line); per kept row: rows, and (column-major) ints, ivalid, offsets,
-    tvalid; and for each text field
-    a region of sbuf (from base[j]) as big as a block, room for that field in every line. Nothing a
-    block returns may refer to them."""
+    tvalid; and for each text field a region of sbuf (from base[j]) as big as a block, room for that
+    field in every line. Nothing a block returns may refer to them."""
 
     def __init__(self, plan: Plan, lines: int, size: int):
         self.lines, self.size, self.plan = lines, size, plan
