@@ -16,13 +16,19 @@ How the rows are made:
   stretches of hours a year, and single slots, with no file at all (GDELT's index has such holes).
   `files=K` writes K evenly spaced slots instead of every one (each bigger, the same curve);
 - **what a row says**: resampled from real exports (default: the three real days shipped in the package,
-  `dyadwatch/data/sample/`) in three blocks drawn independently: the actors with their places (columns
-  6-25 and 36-59), the event (IsRootEvent, the CAMEO codes, QuadClass, Goldstein), and the reporting
-  (NumMentions, NumSources, NumArticles, AvgTone and SOURCEURL), the latter from a row of the same quad
-  class so that tone follows the kind of event. The country, event-code, Goldstein, tone and URL
-  distributions are the sample's, without its rows repeating verbatim;
-- **repeats**: 30 % of rows re-report an earlier row of their file (same actors, place, event and date,
-  new id and article), as GDELT repeats an event across articles;
+  `dyadwatch/data/sample/`) in two blocks drawn independently: the actors with their places (columns
+  6-25 and 36-59), and the event (IsRootEvent, the CAMEO codes, QuadClass, Goldstein) with its
+  reporting (NumMentions, NumSources, NumArticles, AvgTone and SOURCEURL), so that tone follows the kind
+  of event. Each block comes in runs of `SEGMENT_ROWS` consecutive real rows (a run's start drawn
+  anew), because a real export lists its events article by article: half its rows share the previous
+  row's URL, tone and mostly actors. Its zip is then 7.5x smaller than its text, and so is the
+  synthetic one (7.5x; rows drawn one by one compress 3.9x and take twice as long to inflate). The
+  country, event-code, Goldstein, tone and URL distributions are the sample's, without its rows
+  repeating verbatim;
+- **repeats**: 30 % of rows re-report a recent original row of their file (same actors, place, event and
+  date, new id): the original is 1, 2, 3... originals back with odds 1/2, 1/4, 1/8..., and 75 % of
+  repeats keep its article (the sample: 72-82 % of rows repeating an earlier event's key share its URL,
+  most of them the next row), the others get the reporting of a real row of the same quad class;
 - **dates**: DATEADDED is the slot; SQLDATE is the slot's day for 90 % of rows, a day earlier for 7 %,
   2-30 days for 2 % and a year for 1 % (late reports, so an ingest writes several month partitions);
 - **ids**: GLOBALEVENTID counts up from GDELT 2.0's first id (410412347) in slot order.
@@ -55,6 +61,9 @@ CHUNK_ROWS = 200_000  # rows assembled at once: bounds a worker's memory
 JOB_SLOTS = 256  # slots per unit of work handed to a worker process
 COMPRESS_LEVEL = 6  # zlib level of GDELT's own zips (their size ratio on the sample: 0.133)
 REPEAT_SHARE = 0.30
+REPEAT_NEAR = 0.5  # a repeat copies the original 1, 2, 3... originals back with odds 1/2, 1/4, 1/8...
+SAME_ARTICLE = 0.75  # repeats reported by the same article as their original (the sample: 72-82 %)
+SEGMENT_ROWS = 256  # consecutive real rows a block is drawn from (see the module's docstring)
 LATE = ((1, 0.07), ((2, 30), 0.02), (365, 0.01))  # days before the slot's day, and how often
 NOISE_SIGMA = 0.2
 OUTAGES_PER_YEAR = 3  # stretches of 2-48 hours without a file
@@ -90,9 +99,10 @@ class Sample:
     places: pa.Array  # same row as actors
     event: pa.Array
     quad: np.ndarray  # quad class of each event row (0 when blank)
-    report: pa.Array  # reporting block, rows sorted by quad class
+    report: pa.Array  # reporting block (same row as event)
     url: pa.Array  # the same rows' SOURCEURL
-    report_start: np.ndarray  # first reporting row of each quad class 0..4 (all rows for a class absent)
+    by_quad: np.ndarray  # the rows sorted by quad class (stable)
+    report_start: np.ndarray  # first position in by_quad of each quad class 0..4 (all rows for a class absent)
     report_count: np.ndarray
 
     @property
@@ -143,15 +153,15 @@ def load_sample(where=None) -> Sample:
             report.append((int(quad[-1]), b"\t".join(f[REPORT]), f[URL]))
     if not actors:
         raise SynthError(f"{where}: the sample holds no rows")
-    order = sorted(range(len(report)), key=lambda i: report[i][0])  # stable: by quad, then file order
-    rq = np.array([report[i][0] for i in order])
+    quads = np.array(quad, dtype=np.int64)
+    order = np.argsort(quads, kind="stable")  # by quad, then file order
+    rq = quads[order]
     start = np.searchsorted(rq, np.arange(5), side="left")
     count = np.searchsorted(rq, np.arange(5), side="right") - start
     start, count = np.where(count > 0, start, 0), np.where(count > 0, count, len(rq))
     return Sample(pa.array(actors, pa.binary()), pa.array(places, pa.binary()), pa.array(event, pa.binary()),
-                  np.array(quad, dtype=np.int64), pa.array([report[i][1] for i in order], pa.binary()),
-                  pa.array([report[i][2] for i in order], pa.binary()), start.astype(np.int64),
-                  count.astype(np.int64))
+                  quads, pa.array([r[1] for r in report], pa.binary()), pa.array([r[2] for r in report], pa.binary()),
+                  order.astype(np.int64), start.astype(np.int64), count.astype(np.int64))
 
 
 # -- the plan: how many rows each 15-minute slot holds ---------------------------------------------
@@ -254,19 +264,31 @@ def _lags(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def _chunk(sample: Sample, rng: np.random.Generator, n: int, first_id: int, stamp: dt.datetime) -> memoryview:
     """n rows of text (newline-terminated)."""
-    actor = rng.integers(0, sample.rows, n)
-    event = rng.integers(0, sample.rows, n)
+    # each SEGMENT_ROWS rows take their actors (with places) from as many consecutive real rows, and their
+    # events (with the reporting) from as many other consecutive ones, wrapping round the sample
+    row = np.arange(n, dtype=np.int64)
+    segment, within = row // SEGMENT_ROWS, row % SEGMENT_ROWS
+    n_segments = int(segment[-1]) + 1
+    actor = (rng.integers(0, sample.rows, n_segments)[segment] + within) % sample.rows
+    event = (rng.integers(0, sample.rows, n_segments)[segment] + within) % sample.rows
     lag = _lags(rng, n)
-    # repeats: a row copies the actors, place, event and date of an earlier original row of the chunk
+    # repeats: a row copies the actors, place, event, date and (mostly) the article of a recent original
     repeat = rng.random(n) < REPEAT_SHARE
     repeat[0] = False
     originals = np.flatnonzero(~repeat)
-    before = np.searchsorted(originals, np.arange(n), side="left")  # originals earlier than each row
-    src = originals[np.minimum((rng.random(n) * before).astype(np.int64), np.maximum(before - 1, 0))]
-    for a in (actor, event, lag):
+    before = np.searchsorted(originals, row, side="left")  # originals earlier than each row
+    back = np.minimum(rng.geometric(REPEAT_NEAR, n), np.maximum(before, 1))  # this many originals back
+    src = originals[np.maximum(before - back, 0)]
+    report = event.copy()
+    for a in (actor, event, report, lag):
         a[repeat] = a[src[repeat]]
-    quad = sample.quad[event]  # the reporting comes from a row of the same quad class
-    report = pa.array(sample.report_start[quad] + (rng.random(n) * sample.report_count[quad]).astype(np.int64))
+    # a repeat from another article gets the reporting of a real row of the same quad class (tone follows
+    # the kind of event)
+    other = np.flatnonzero(repeat & (rng.random(n) >= SAME_ARTICLE))
+    quad = sample.quad[event[other]]
+    report[other] = sample.by_quad[sample.report_start[quad]
+                                   + (rng.random(len(other)) * sample.report_count[quad]).astype(np.int64)]
+    report = pa.array(report)
     lags = np.unique(lag)
     day = stamp.date()
     dates = pa.array([date_fields(day - dt.timedelta(days=int(d))) for d in lags], pa.binary())
