@@ -221,6 +221,22 @@ def test_member_buffers_have_room_for_twice_the_size(monkeypatch):
     assert len(whole.take(10)) == 4096  # none free: a new one, of at least the minimum
 
 
+def test_text_and_compressed_bytes_keep_to_their_own_buffers(monkeypatch):
+    """Two buffers of the same size: each file's text goes to the one whose pages the last text used,
+    not to the compressed bytes' (whose pages past theirs were never touched)."""
+    monkeypatch.setattr(whole, "_pool", [])
+    monkeypatch.setattr(whole, "_MIN_CAPACITY", 64_000)
+    text, packed = whole.take(30_000), whole.take(5_000)
+    assert len(text) == len(packed) == 64_000
+    whole.give_back(packed)  # in InputFile.whole's order: the compressed bytes first
+    whole.give_back(text)
+    t2, p2 = whole.take(20_000), whole.take(4_000)
+    assert t2 is text and p2 is packed
+    whole.give_back(p2)
+    whole.give_back(t2)
+    assert whole.take(40_000) is text  # more than either used: the one with the most pages in use
+
+
 def test_a_forked_reader_does_not_share_the_buffers_it_inherits(monkeypatch):
     """A reader forked while this process's pool holds a buffer gets its own copy of it: the text it
     inflates there never shows through in this process (nor in the other readers)."""
