@@ -176,6 +176,22 @@ def test_the_readers_exit_before_the_last_batch_is_recorded(store_dir, monkeypat
     assert shutdowns == [False, True]  # and waited for when the ingest ends
 
 
+def test_a_new_stores_first_batch_does_not_look_for_stored_parts(tmp_path, monkeypatch):
+    """A new store has recorded nothing: its first batch opens no catalog connection to read the
+    parts (~40 ms); a second batch, and a batch into a store that exists, does."""
+    looked = []
+    real = Store._parts_of
+    monkeypatch.setattr(Store, "_parts_of", lambda self: looked.append(self.root.name) or real(self))
+    files = sorted(KARABAKH.glob("*.zip"))
+    first = Store(tmp_path / "a").ingest(files[:2], workers=2).rows_stored
+    assert looked == []
+    assert first + Store(tmp_path / "a").ingest(files, workers=2).rows_stored == 9354
+    assert looked == ["a"]
+    monkeypatch.setattr(store_mod, "BATCH_FILES", 2)  # two batches: the first two files, then the third
+    assert Store(tmp_path / "b").ingest(files, workers=2).rows_stored == 9354
+    assert looked == ["a", "b"]  # the second batch only
+
+
 def test_a_files_per_day_totals_add_up_its_chunks(tmp_path, monkeypatch):
     """Read in blocks of 64 KB, a real export gives ~10 chunks, each with its own per-day totals; the
     file's totals are their sum per day: every line's SQLDATE counted once, as the text says."""
