@@ -275,3 +275,13 @@ def test_most_of_a_table_in_few_runs_is_sliced_and_a_few_rows_are_copied():
     assert got[1]["x"].chunks[0].buffers()[1].address != wide["x"].chunks[0].buffers()[1].address
     one = store_mod._partitions(wide, np.full(n, 4))
     assert len(one) == 1 and one[0][0] == 4 and one[0][1] is wide
+    # a staged file's table: one chunk per block, its other months at the end of each (two of them,
+    # interleaved): each comes out in the table's order, copied
+    blocks = pa.concat_tables([table.slice(0, 4), table.slice(4, 3), table.slice(7, 3)])
+    assert blocks["x"].num_chunks == 3
+    months = np.array([5, 5, 8, 9, 5, 5, 9, 5, 8, 5])
+    got = {k: part for k, part in store_mod._partitions(blocks, months)}
+    assert {k: v["x"].to_pylist() for k, v in got.items()} == {5: [0, 1, 4, 5, 7, 9], 8: [2, 8], 9: [3, 6]}
+    assert got[8]["s"].to_pylist() == ["r2", "r8"] and got[9]["s"].to_pylist() == ["r3", "r6"]
+    for k in (8, 9):
+        assert all(c.buffers()[2].address != base for c in got[k]["s"].chunks)

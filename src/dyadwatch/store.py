@@ -841,7 +841,7 @@ class _NewEvents:
         if table.num_rows:
             for name, n in _count_by(table["source_file"]).items():
                 self.stored_by_file[name] = self.stored_by_file.get(name, 0) + n
-            self.writer.add(table)
+            self.writer.add(table, source=sources[0] if len(sources) == 1 else None)
 
     def close(self) -> tuple[list[tuple], dict[str, int]]:
         """Finish the parts; (part rows for the catalog, new events per file name)."""
@@ -951,7 +951,7 @@ class _PartWriter:
     about `_BUFFERED` rows in memory. Parts are named part-<batch>_0.parquet in Hive-style folders.
 
     `add` takes events (EVENT_SCHEMA; `year` and `month` columns may be given, else they come from the
-    event date)."""
+    event date; `source` when all are of that one, which saves encoding the column)."""
 
     def __init__(self, events_dir: Path, batch_id: str):
         self.events_dir, self.batch_id = events_dir, batch_id
@@ -962,20 +962,23 @@ class _PartWriter:
         self.buffered = 0
         self.draining = False
 
-    def add(self, batch: pa.RecordBatch | pa.Table) -> None:
+    def add(self, batch: pa.RecordBatch | pa.Table, source: str | None = None) -> None:
         if not batch.num_rows:
             return
         table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
-        # partition key per row: source (dictionary index) and year * 100 + month
-        sources = pc.dictionary_encode(table["source"]).combine_chunks()
+        # partition key per row: source (index in `names`) and year * 100 + month
         if "year" in table.column_names:
             year, month = table["year"].to_numpy(), table["month"].to_numpy()
         else:
             months = table["event_date"].to_numpy().astype("datetime64[M]").astype(np.int64)
             year, month = months // 12 + 1970, months % 12 + 1
-        key = sources.indices.to_numpy(zero_copy_only=False).astype(np.int64) * 1_000_000 + year * 100 + month
+        if source is not None:
+            names, key = [source], year * 100 + month
+        else:
+            sources = pc.dictionary_encode(table["source"]).combine_chunks()
+            names = sources.dictionary.to_pylist()
+            key = sources.indices.to_numpy(zero_copy_only=False).astype(np.int64) * 1_000_000 + year * 100 + month
         table = table.select([f.name for f in PART_SCHEMA]).cast(PART_SCHEMA)
-        names = sources.dictionary.to_pylist()
         for u, part in _partitions(table, key):
             k = (names[u // 1_000_000], (u % 1_000_000) // 100, u % 100)
             self.pending.setdefault(k, []).append(part)
@@ -1052,9 +1055,16 @@ def _partitions(table: pa.Table, key: np.ndarray) -> list[tuple[int, pa.Table]]:
     if 2 * counts[main] >= len(key) and len(runs) <= _MAX_RUNS:
         out.append((int(keys[main]), pa.concat_tables([table.slice(a, b - a) for a, b in runs.tolist()])))
         rest = np.flatnonzero(~is_main)
-    order = rest[np.argsort(inverse[rest], kind="stable")]  # by partition, each in the table's order
-    copied = table.take(order)
-    ids = inverse[order]
+    by_partition = np.argsort(inverse[rest], kind="stable")  # each partition in the table's order
+    ids = inverse[rest][by_partition]
+    rest_runs = np.flatnonzero(np.diff(~is_main, prepend=False, append=False)).reshape(-1, 2)
+    if out and len(rest_runs) <= _MAX_RUNS:
+        # the other rows gathered into one chunk first (they are a few runs: the ends of the lane's
+        # blocks): a take from one chunk costs half of one across the staged file's chunks
+        copied = pa.concat_tables([table.slice(a, b - a) for a, b in rest_runs.tolist()]).combine_chunks()
+        copied = copied.take(by_partition)
+    else:
+        copied = table.take(rest[by_partition])
     starts = np.flatnonzero(np.diff(ids, prepend=-1))
     for a, b in zip(starts.tolist(), [*starts[1:].tolist(), len(ids)]):
         out.append((int(keys[ids[a]]), copied.slice(a, b - a)))
