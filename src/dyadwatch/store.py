@@ -973,7 +973,7 @@ class _PartWriter:
             months = table["event_date"].to_numpy().astype("datetime64[M]").astype(np.int64)
             year, month = months // 12 + 1970, months % 12 + 1
         if source is not None:
-            names, key = [source], year * 100 + month
+            names, key = [source], year.astype(np.int64) * 100 + month
         else:
             sources = pc.dictionary_encode(table["source"]).combine_chunks()
             names = sources.dictionary.to_pylist()
