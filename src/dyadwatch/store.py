@@ -271,9 +271,7 @@ class Store:
         args = ((str(p), m, str(staging), countries, source) for p, m in batch)
         events_dir = (self.root / "events").resolve()
         events_dir.mkdir(parents=True, exist_ok=True)
-        new = _NewEvents(self, events_dir, batch_id)
-        if nothing_stored:
-            new.stored_parts = {}
+        new = _NewEvents(self, events_dir, batch_id, nothing_stored)
         try:
             reading = _read_in_order(args, pool, workers, meanwhile, handed_out=new.writer.drain)
             for group in _same_name_groups(reading):
@@ -805,12 +803,14 @@ class _NewEvents:
     an event id belongs to its event date's partition, and new GDELT ids are above every stored one, so
     usually no stored id is read at all. A part that held stored ids is rewritten without them."""
 
-    def __init__(self, store: "Store", events_dir: Path, batch_id: str):
+    def __init__(self, store: "Store", events_dir: Path, batch_id: str, nothing_stored: bool = False):
         self.store = store
         self.writer = _PartWriter(events_dir, batch_id)
         self.seen: dict[str, _IdRuns] = {}
         self.stored_by_file: dict[str, int] = {}
-        self.stored_parts: dict[tuple, list[str]] | None = None
+        # the store's recorded parts, read on the first add (none to read in a store that has recorded
+        # nothing yet)
+        self.stored_parts: dict[tuple, list[str]] | None = {} if nothing_stored else None
 
     def _stored_parts(self) -> dict[tuple, list[str]]:
         # read once, while the readers read the batch's first files (not in the serial end of the
@@ -1038,6 +1038,16 @@ class _PartWriter:
 _MAX_RUNS = 64  # a partition's rows in at most this many runs are sliced out, others copied
 
 
+def _runs(mask: np.ndarray) -> np.ndarray:
+    """(start, end) of each run of True in `mask`, as rows of a (n, 2) array."""
+    return np.flatnonzero(np.diff(mask, prepend=False, append=False)).reshape(-1, 2)
+
+
+def _slices(table: pa.Table, runs: np.ndarray) -> pa.Table:
+    """The rows of `runs` ((start, end) rows) of `table`, in order, without a copy."""
+    return pa.concat_tables([table.slice(a, b - a) for a, b in runs.tolist()])
+
+
 def _partitions(table: pa.Table, key: np.ndarray) -> list[tuple[int, pa.Table]]:
     """(key, rows) for each distinct `key` of the rows of `table`. The biggest partition, when it is
     most of the table in a few runs (a file's rows of its main month: the lane puts them first in each
@@ -1051,18 +1061,18 @@ def _partitions(table: pa.Table, key: np.ndarray) -> list[tuple[int, pa.Table]]:
     rest = np.arange(len(key))
     main = int(np.argmax(counts))
     is_main = inverse == main
-    runs = np.flatnonzero(np.diff(is_main, prepend=False, append=False)).reshape(-1, 2)
-    if 2 * counts[main] >= len(key) and len(runs) <= _MAX_RUNS:
-        out.append((int(keys[main]), pa.concat_tables([table.slice(a, b - a) for a, b in runs.tolist()])))
+    runs = _runs(is_main)
+    main_sliced = 2 * counts[main] >= len(key) and len(runs) <= _MAX_RUNS
+    if main_sliced:
+        out.append((int(keys[main]), _slices(table, runs)))
         rest = np.flatnonzero(~is_main)
     by_partition = np.argsort(inverse[rest], kind="stable")  # each partition in the table's order
     ids = inverse[rest][by_partition]
-    rest_runs = np.flatnonzero(np.diff(~is_main, prepend=False, append=False)).reshape(-1, 2)
-    if out and len(rest_runs) <= _MAX_RUNS:
+    rest_runs = _runs(~is_main) if main_sliced else None
+    if rest_runs is not None and len(rest_runs) <= _MAX_RUNS:
         # the other rows gathered into one chunk first (they are a few runs: the ends of the lane's
         # blocks): a take from one chunk costs half of one across the staged file's chunks
-        copied = pa.concat_tables([table.slice(a, b - a) for a, b in rest_runs.tolist()]).combine_chunks()
-        copied = copied.take(by_partition)
+        copied = _slices(table, rest_runs).combine_chunks().take(by_partition)
     else:
         copied = table.take(rest[by_partition])
     starts = np.flatnonzero(np.diff(ids, prepend=-1))
