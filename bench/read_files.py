@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import dyadwatch.store  # noqa: F401 - the imports a reader is forked with
+from dyadwatch.cli import _skip_pandas_probe
 from dyadwatch.ingest import read_file, reader_init
 
 
@@ -27,6 +28,7 @@ def main() -> None:
     countries = frozenset(a.countries.split(",")) if a.countries else None
     files = sorted(a.input.glob("*.zip"))[: a.files]
     reader_init()
+    _skip_pandas_probe()  # as the CLI's ingest does before the fork: else the first file imports pandas
     with tempfile.TemporaryDirectory() as staging:
         start, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
         rows = 0
