@@ -187,7 +187,7 @@ def step_ingest(a) -> dict:
 
 def fingerprint(store_dir: str) -> dict:
     """Order-independent digest of the events, the manifest's counts and the totals of a store."""
-    from dyadwatch.schema import EVENT_COLUMNS
+    from dyadwatch.knowledge.schema import EVENT_COLUMNS
     from dyadwatch.store import Store
 
     st = Store(store_dir)

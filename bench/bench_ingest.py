@@ -349,9 +349,10 @@ def breakdown(folder: Path, n_files: int, countries: frozenset[str]) -> list[tup
     import collections
     import functools
 
-    from dyadwatch import store as dw_store
-    from dyadwatch.ingest import read_file, reader_init
-    from dyadwatch.inputs import md5_many
+    from dyadwatch.store import pipeline as dw_pipeline
+    from dyadwatch.store.catalog import Catalog
+    from dyadwatch.sources.reading import read_file, reader_init
+    from dyadwatch.acquire.inputs import md5_many
     from dyadwatch.sources import base, gdelt
 
     spent: collections.Counter = collections.Counter()
@@ -396,7 +397,7 @@ def breakdown(folder: Path, n_files: int, countries: frozenset[str]) -> list[tup
         timed(owner, name, label)
     files = input_files(folder)[:n_files]
     reader_init()
-    dw_store._warm_up(1 << 40)
+    dw_pipeline._warm_up(1 << 40)
     with tempfile.TemporaryDirectory(prefix="dyadwatch-breakdown-") as tmp:
         read_file(str(files[0]), "warm", tmp, countries, "gdelt2")  # imports (polars) not counted
         best = None
@@ -415,7 +416,7 @@ def breakdown(folder: Path, n_files: int, countries: frozenset[str]) -> list[tup
         md5 = time.process_time() - t
         events = Path(tmp) / "events"
         events.mkdir()
-        writer = dw_store._NewEvents(dw_store.Store(Path(tmp) / "store"), events, "breakdown")
+        writer = dw_pipeline._NewEvents(Catalog(Path(tmp) / "store"), events, "breakdown")
         t = time.process_time()
         for r in results:
             if r.staged:

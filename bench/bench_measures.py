@@ -227,7 +227,7 @@ def _has_type(df, actor: str, types: list[str]):
 def _condition(df, cond: str, value):
     import numpy as np
 
-    from dyadwatch.taxonomy import continent_fips
+    from dyadwatch.knowledge.taxonomy import continent_fips
 
     if cond == "event_code":
         return _b(df["event_code"].str.startswith(tuple(value))).to_numpy()
@@ -290,7 +290,7 @@ def pandas_unique_events(df, tax, focal: str, partners: list[str], leaders):
     """The frame (frame.unique_events_sql) in pandas: dyad rows, tracks, theatres, one row per unique event."""
     import numpy as np
 
-    from dyadwatch.taxonomy import fips_of
+    from dyadwatch.knowledge.taxonomy import fips_of
 
     a1, a2 = df["actor1_country"], df["actor2_country"]
     m = _b((a1 == focal) & a2.isin(partners)) | _b((a2 == focal) & a1.isin(partners))
@@ -561,7 +561,7 @@ def store_facts(store: str) -> str:
     from dyadwatch.store import Store
 
     st = Store(store)
-    with st._catalog() as c:
+    with st.catalog.open() as c:
         rows, parts, y0, y1 = c.execute("SELECT sum(rows), count(*), min(year), max(year) FROM parts").fetchall()[0]
     size = sum(p.stat().st_size for p in (Path(store) / "events").rglob("*.parquet"))
     return f"{rows:,} events, {y0}-{y1}, {parts:,} parts, {size / 1e9:.2f} GB of Parquet"

@@ -2,7 +2,7 @@
 
     python bench/make_gdelt_input.py --rows 5000000 --files 50 --out /tmp/bench-input/5m --seed 0
 
-A thin front to the generator in the package, `dyadwatch.synth` (also `dyadwatch synth`), which holds
+A thin front to the generator in the package, `dyadwatch.acquire.synth` (also `dyadwatch synth`), which holds
 the one copy of the logic: files named and zipped like GDELT's own (`20201101000000.export.CSV.zip`
 holding `20201101000000.export.CSV`), rows resampled from the real exports in `--sample` (default: the
 Karabakh sample shipped in the package, the same three days as ../shared/data/gdelt/v2-2020-11-karabakh),
@@ -12,7 +12,7 @@ ingest writes several year/month partitions. See dyadwatch/synth.py for how the 
 `--files` evenly spaced 15-minute slots of the `--days` days from `--start` get a file each (rows per
 file follow synth's daily and weekly cycle). Deterministic for a given seed and arguments.
 
-Since issue #6 this script delegates to dyadwatch.synth, which draws the actors, the event and the
+Since issue #6 this script delegates to dyadwatch.acquire.synth, which draws the actors, the event and the
 reporting of a row from three different real rows (the earlier version copied whole rows); inputs
 built before then differ in their rows, not in their shape or size.
 """
@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from dyadwatch.synth import SynthError, synth  # noqa: E402
+from dyadwatch.acquire.synth import SynthError, synth  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

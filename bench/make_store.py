@@ -63,7 +63,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from dyadwatch.schema import EVENT_COLUMNS, EVENT_SCHEMA  # noqa: E402
+from dyadwatch.knowledge.schema import EVENT_COLUMNS, EVENT_SCHEMA  # noqa: E402
 from dyadwatch.store import CATALOG_DDL  # noqa: E402
 
 SOURCE = "gdelt2"
@@ -143,8 +143,8 @@ class Vocab:
     """Every lookup the generator draws from, built once per process (independent of the seed)."""
 
     def __init__(self) -> None:
-        from dyadwatch.codebook import countries
-        from dyadwatch.taxonomy import fips_of
+        from dyadwatch.knowledge.codebook import countries
+        from dyadwatch.knowledge.taxonomy import fips_of
 
         names = countries()
         info = {r["fips"]: r for r in _lookup("countryInfo.txt") if r.get("fips")}
@@ -637,7 +637,7 @@ def main(argv: list[str] | None = None) -> int:
     from dyadwatch.store import Store
 
     st = Store(out)
-    with st._catalog() as c:
+    with st.catalog.open() as c:
         n_rows, n_parts = c.execute("SELECT sum(rows), count(*) FROM parts").fetchall()[0]
         n_files, n_tot = c.execute("SELECT count(*), (SELECT count(*) FROM daily_totals) FROM files").fetchall()[0]
     events_bytes = dir_size(out / "events")

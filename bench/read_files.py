@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import dyadwatch.store  # noqa: F401 - the imports a reader is forked with
-from dyadwatch.cli import _skip_pandas_probe
-from dyadwatch.ingest import read_file, reader_init
+from dyadwatch.cli.ingest import _skip_pandas_probe
+from dyadwatch.sources.reading import read_file, reader_init
 
 
 def main() -> None:

@@ -395,8 +395,8 @@ def test_a_range_without_data(karabakh):
 
 
 def test_claims_and_scenarios_unavailable_without_their_modules(karabakh, monkeypatch):
-    monkeypatch.setitem(sys.modules, "dyadwatch.claims", None)
-    monkeypatch.setitem(sys.modules, "dyadwatch.scenarios", None)
+    monkeypatch.setitem(sys.modules, "dyadwatch.judgements.claims", None)
+    monkeypatch.setitem(sys.modules, "dyadwatch.judgements.scenarios", None)
     b = build_brief(karabakh, "RUS-TUR")
     claims = b.section("claims").blocks[0].statements[0]
     assert claims.kind == "no_data" and claims.text.startswith("The claims check is unavailable")
@@ -418,7 +418,7 @@ class _Verdict:
 
 def test_claims_and_scenarios_rendered_with_their_evidence(fixture_store, monkeypatch):
     store, fx = fixture_store
-    claims = types.ModuleType("dyadwatch.claims")
+    claims = types.ModuleType("dyadwatch.judgements.claims")
     claims.load_claims = lambda path=None: ["c1", "c2"]
     claims.check = lambda st, items, dyad="RUS-TUR", start=None, end=None: [
         _Verdict("calls-2021", "Ten phone calls in 2021.", "ten phone conversations", "count", "contradicted",
@@ -426,15 +426,15 @@ def test_claims_and_scenarios_rendered_with_their_evidence(fixture_store, monkey
                  [{"event_id": fx.call_ids[0], "date": "2021-03-10", "url": CALL_URL}]),
         _Verdict("x", "Something before 2015.", "", "trend", "not enough data", {}, "no data before 2021.", []),
     ]
-    scenarios = types.ModuleType("dyadwatch.scenarios")
+    scenarios = types.ModuleType("dyadwatch.judgements.scenarios")
     scenarios.load_scenarios = lambda path=None: ["s"]
     scenarios.evaluate = lambda st, items, dyad="RUS-TUR", start=None, end=None: [
         {"scenario_id": "erosion", "scenario_title": "Further erosion", "signpost_id": "visits",
          "signpost_text": "A leader visit", "status": "lit", "numbers": {"visits": 1}, "detail": "1 visit",
          "evidence": [{"event_id": fx.visit_id, "date": D(2021, 9, 29), "url": VISIT_URL}]},
     ]
-    monkeypatch.setitem(sys.modules, "dyadwatch.claims", claims)
-    monkeypatch.setitem(sys.modules, "dyadwatch.scenarios", scenarios)
+    monkeypatch.setitem(sys.modules, "dyadwatch.judgements.claims", claims)
+    monkeypatch.setitem(sys.modules, "dyadwatch.judgements.scenarios", scenarios)
     b = build_brief(store, "RUS-TUR")
     items = [s for blk in b.section("claims").blocks if blk.type == "bullets" for s in blk.items]
     assert [(s.label, s.kind) for s in items] == [("Contradicted", "verdict"), ("Not enough data", "no_data")]

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from dyadwatch import claims
-from dyadwatch.conditions import (
+from dyadwatch.judgements import claims
+from dyadwatch.judgements.conditions import (
     CONTACT_MEASURES, ConditionError, Selector, binomial_tail, partner_metrics, poisson_p,
 )
 from dyadwatch.measures import api
 from dyadwatch.measures.indicators import INDICATORS
 from dyadwatch.sources.gdelt import V2_COLUMNS
 from dyadwatch.store import Store
-from dyadwatch.taxonomy import TaxonomyError, load_taxonomy
+from dyadwatch.knowledge.taxonomy import TaxonomyError, load_taxonomy
 
 from conftest import REPO
 from test_cli import run

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from dyadwatch.codebook import CodeError
+from dyadwatch.knowledge.codebook import CodeError
 from dyadwatch.measures.contacts import (
     CONTACTS_SCHEMA,
     LEADERS_SCHEMA,
@@ -22,7 +22,7 @@ from dyadwatch.measures.contacts import (
     leader_contacts,
     load_leaders,
 )
-from dyadwatch.schema import EVENT_SCHEMA
+from dyadwatch.knowledge.schema import EVENT_SCHEMA
 from dyadwatch.store import Store
 
 from conftest import ICEWS, KARABAKH

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from dyadwatch import dyad_index
+from dyadwatch.store import dyad_index
 from dyadwatch.store import Store
 
 from conftest import KARABAKH, RAW
@@ -36,7 +36,7 @@ def rows_of(store: Store) -> list[tuple]:
 
 
 def index_state(store: Store) -> dyad_index.IndexState:
-    return store._index_state()[0]
+    return store.catalog.index_state()[0]
 
 
 def test_compaction_builds_a_pair_sorted_index(store_dir):
@@ -128,7 +128,7 @@ def test_an_unrecorded_index_file_is_deleted_by_the_next_write(store_dir):
 def test_an_empty_store_compacts_without_an_index(store_dir):
     store = Store(store_dir)
     store.ingest([RAW / "events.csv"])
-    with store._catalog(write=True) as con:  # a store whose parts were all removed
+    with store.catalog.open(write=True) as con:  # a store whose parts were all removed
         con.execute("DELETE FROM parts")
     report = store.compact()
     assert report.index_rows == 0 and index_state(store).path is None

@@ -21,7 +21,7 @@ from dyadwatch.measures.contacts import CONTACTS_SQL
 from dyadwatch.measures.frame import exact_mean, exact_sum, unique_events_sql
 from dyadwatch.measures.indicators import indicators_sql
 from dyadwatch.store import Store
-from dyadwatch.taxonomy import load_taxonomy
+from dyadwatch.knowledge.taxonomy import load_taxonomy
 
 from conftest import KARABAKH
 

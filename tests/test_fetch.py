@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
-from dyadwatch import fetch
-from dyadwatch.fetch import FetchError, Slot, fetch_gdelt, format_coverage, parse_masterfilelist, plan_slots
+from dyadwatch.acquire import fetch
+from dyadwatch.acquire.fetch import FetchError, Slot, fetch_gdelt, format_coverage, parse_masterfilelist, plan_slots
 
 from conftest import KARABAKH
 

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dyadwatch.sources.gdelt as gdelt
-from dyadwatch.schema import EVENT_SCHEMA
+from dyadwatch.knowledge.schema import EVENT_SCHEMA
 from dyadwatch.sources.base import InputError, InputFile, filter_countries
 from dyadwatch.sources.gdelt import GDELT1, GDELT2
 

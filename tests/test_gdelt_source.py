@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pytest
 
 import dyadwatch.sources.gdelt as gdelt
-from dyadwatch.schema import EVENT_SCHEMA
+from dyadwatch.knowledge.schema import EVENT_SCHEMA
 from dyadwatch.sources.base import InputError, InputFile, filter_countries
 from dyadwatch.sources.gdelt import GDELT1, GDELT2, GDELT2_TRANSLINGUAL, V2_COLUMNS
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from dyadwatch.schema import EVENT_SCHEMA
+from dyadwatch.knowledge.schema import EVENT_SCHEMA
 from dyadwatch.sources import detect
 from dyadwatch.sources.base import InputError, InputFile
 from dyadwatch.sources.icews import (

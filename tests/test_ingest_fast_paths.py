@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dyadwatch.sources.gdelt as gdelt
-import dyadwatch.store as store_mod
-from dyadwatch.ingest import reader_init
+import dyadwatch.store.pipeline as store_mod
+from dyadwatch.sources.reading import reader_init
 from dyadwatch.sources.base import InputError, InputFile
 from dyadwatch.sources.gdelt import GDELT1, GDELT2
 from dyadwatch.store import Store

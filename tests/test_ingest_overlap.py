@@ -14,9 +14,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import dyadwatch.sources.whole as whole
-import dyadwatch.store as store_mod
-from dyadwatch.schema import DAILY_TOTALS_SCHEMA
-from dyadwatch.store import PART_SCHEMA, Store, _PartWriter, _read_in_order
+import dyadwatch.store.parts as parts_mod
+import dyadwatch.store.pipeline as store_mod
+from dyadwatch.store import dyad_index
+from dyadwatch.store.catalog import Catalog
+from dyadwatch.knowledge.schema import DAILY_TOTALS_SCHEMA
+from dyadwatch.store import PART_SCHEMA, Store
+from dyadwatch.store.parts import PartWriter
+from dyadwatch.store.pipeline import _read_in_order
 
 from conftest import KARABAKH, run_json
 
@@ -24,8 +29,10 @@ from conftest import KARABAKH, run_json
 def test_the_command_line_and_the_store_import_no_duckdb():
     imported = run_json("""
 import json, sys
-from dyadwatch import cli, store, ingest
-cli.use_engine("duckdb", None)
+from dyadwatch import cli, store
+from dyadwatch.cli import options
+from dyadwatch.sources import reading
+options.use_engine("duckdb", None)
 print(json.dumps("duckdb" in sys.modules))
 """)
     assert imported is False
@@ -66,7 +73,7 @@ def test_a_new_store_deletes_what_a_killed_first_ingest_left(store_dir):
     leftovers = [
         store_dir / "staging" / "20260101T000000-deadbeef" / "x.arrow",
         store_dir / "events" / "source=gdelt2" / "year=2020" / "month=11" / "part-20260101T000000-deadbeef_0.parquet",
-        store_dir / store_mod.dyad_index.INDEX_DIR / "stale.parquet",
+        store_dir / dyad_index.INDEX_DIR / "stale.parquet",
     ]
     for p in leftovers:
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -130,9 +137,9 @@ def test_part_writer_writes_whole_row_groups_then_drains(tmp_path, monkeypatch):
     """Row groups of 32 rows. Before `drain`, 20 + 20 rows make one whole group and 8 rows wait. After
     it, the 8 are written, and then each partition's rows as they come when there are at least
     32 // 16 = 2 of them; a single row of another month waits for the close."""
-    monkeypatch.setattr(store_mod, "_ROW_GROUP", 32)
-    monkeypatch.setattr(store_mod, "_BUFFERED", 1000)
-    w = _PartWriter(tmp_path, "b")
+    monkeypatch.setattr(parts_mod, "_ROW_GROUP", 32)
+    monkeypatch.setattr(parts_mod, "_BUFFERED", 1000)
+    w = PartWriter(tmp_path, "b")
     w.add(events(20, 0))
     assert w.writers == {} and w.buffered == 20  # 20 of 32: waiting
     w.add(events(20, 20))
@@ -154,7 +161,7 @@ def test_part_writer_writes_whole_row_groups_then_drains(tmp_path, monkeypatch):
 
 def test_the_readers_exit_before_the_last_batch_is_recorded(store_dir, monkeypatch):
     shutdowns, at_record = [], []
-    real_readers, real_record = store_mod._readers, Store._record
+    real_readers, real_record = store_mod._readers, Catalog.record
 
     @contextmanager
     def readers(workers):
@@ -168,7 +175,7 @@ def test_the_readers_exit_before_the_last_batch_is_recorded(store_dir, monkeypat
         return real_record(self, *args)
 
     monkeypatch.setattr(store_mod, "_readers", readers)
-    monkeypatch.setattr(Store, "_record", record)
+    monkeypatch.setattr(Catalog, "record", record)
     monkeypatch.setattr(store_mod, "BATCH_FILES", 2)  # two batches: the first two files, then the third
     report = Store(store_dir).ingest([KARABAKH], workers=2)
     assert report.rows_stored == 9354
@@ -180,8 +187,8 @@ def test_a_new_stores_first_batch_does_not_look_for_stored_parts(tmp_path, monke
     """A new store has recorded nothing: its first batch opens no catalog connection to read the
     parts (~40 ms); a second batch, and a batch into a store that exists, does."""
     looked = []
-    real = Store._parts_of
-    monkeypatch.setattr(Store, "_parts_of", lambda self: looked.append(self.root.name) or real(self))
+    real = Catalog.parts_by_partition
+    monkeypatch.setattr(Catalog, "parts_by_partition", lambda self: looked.append(self.root.name) or real(self))
     files = sorted(KARABAKH.glob("*.zip"))
     first = Store(tmp_path / "a").ingest(files[:2], workers=2).rows_stored
     assert looked == []
@@ -199,7 +206,7 @@ def test_a_files_per_day_totals_add_up_its_chunks(tmp_path, monkeypatch):
     import zipfile
 
     import dyadwatch.sources.gdelt as gdelt
-    from dyadwatch.ingest import read_file
+    from dyadwatch.sources.reading import read_file
 
     path = sorted(KARABAKH.glob("*.zip"))[0]
     with zipfile.ZipFile(path) as zf:

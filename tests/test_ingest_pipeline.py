@@ -14,12 +14,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-import dyadwatch.inputs as inputs_mod
-import dyadwatch.store as store_mod
+import dyadwatch.acquire.inputs as inputs_mod
+import dyadwatch.store.parts as parts_mod
+import dyadwatch.store.pipeline as store_mod
 from dyadwatch.sources import gdelt_fast
 from dyadwatch.sources.gdelt import GDELT2
-from dyadwatch.inputs import Digests
-from dyadwatch.store import Store, _batch_of, _Peekable
+from dyadwatch.acquire.inputs import Digests
+from dyadwatch.store import Store
+from dyadwatch.store.pipeline import _batch_of, _Peekable
 
 from conftest import KARABAKH, RAW, run_json
 
@@ -155,7 +157,8 @@ def test_cli_ingest_hashes_before_it_imports_arrow_and_duckdb(tmp_path):
     script = f"""
 import json, sys
 HEAVY = ("pyarrow", "duckdb", "numpy", "dyadwatch.store")
-from dyadwatch import cli, inputs
+from dyadwatch import cli
+from dyadwatch.acquire import inputs
 at_import = [m for m in HEAVY if m in sys.modules]
 starts = []
 real_start, real_hash = inputs.Digests.start, inputs.Digests._hash
@@ -258,7 +261,7 @@ def test_most_of_a_table_in_few_runs_is_sliced_and_a_few_rows_are_copied():
     table = pa.table({"x": pa.array(range(10), pa.int64()), "s": pa.array([f"r{i}" for i in range(10)])})
     base = table["s"].chunks[0].buffers()[2].address
     key = np.array([5, 5, 5, 7, 5, 5, 5, 5, 3, 5])
-    parts = {k: part for k, part in store_mod._partitions(table, key)}
+    parts = {k: part for k, part in parts_mod._partitions(table, key)}
     assert sorted(parts) == [3, 5, 7]
     assert parts[5]["x"].to_pylist() == [0, 1, 2, 4, 5, 6, 7, 9]
     assert [c.buffers()[2].address for c in parts[5]["s"].chunks] == [base] * 3  # three slices, no copy
@@ -266,21 +269,21 @@ def test_most_of_a_table_in_few_runs_is_sliced_and_a_few_rows_are_copied():
     for k in (3, 7):  # copied: they do not keep the table alive
         assert all(c.buffers()[2].address != base for c in parts[k]["s"].chunks)
     # most rows, but in more runs than _MAX_RUNS: every partition copied, each in the table's order
-    n = 3 * (store_mod._MAX_RUNS + 1)
+    n = 3 * (parts_mod._MAX_RUNS + 1)
     wide = pa.table({"x": pa.array(range(n), pa.int64())})
     ragged = np.where(np.arange(n) % 3 != 2, 1, 2)
-    got = {k: part for k, part in store_mod._partitions(wide, ragged)}
+    got = {k: part for k, part in parts_mod._partitions(wide, ragged)}
     assert got[1]["x"].to_pylist() == [i for i in range(n) if i % 3 != 2]
     assert got[2]["x"].to_pylist() == [i for i in range(n) if i % 3 == 2]
     assert got[1]["x"].chunks[0].buffers()[1].address != wide["x"].chunks[0].buffers()[1].address
-    one = store_mod._partitions(wide, np.full(n, 4))
+    one = parts_mod._partitions(wide, np.full(n, 4))
     assert len(one) == 1 and one[0][0] == 4 and one[0][1] is wide
     # a staged file's table: one chunk per block, its other months at the end of each (two of them,
     # interleaved): each comes out in the table's order, copied
     blocks = pa.concat_tables([table.slice(0, 4), table.slice(4, 3), table.slice(7, 3)])
     assert blocks["x"].num_chunks == 3
     months = np.array([5, 5, 8, 9, 5, 5, 9, 5, 8, 5])
-    got = {k: part for k, part in store_mod._partitions(blocks, months)}
+    got = {k: part for k, part in parts_mod._partitions(blocks, months)}
     assert {k: v["x"].to_pylist() for k, v in got.items()} == {5: [0, 1, 4, 5, 7, 9], 8: [2, 8], 9: [3, 6]}
     assert got[8]["s"].to_pylist() == ["r2", "r8"] and got[9]["s"].to_pylist() == ["r3", "r6"]
     for k in (8, 9):

@@ -14,9 +14,9 @@ import pytest
 from dyadwatch.measures.compare import compare
 from dyadwatch.measures.frame import LEADERS_SCHEMA, materialise_unique_events
 from dyadwatch.measures.indicators import INDICATOR_SCHEMA, indicators
-from dyadwatch.schema import DAILY_TOTALS_SCHEMA, EVENT_SCHEMA
+from dyadwatch.knowledge.schema import DAILY_TOTALS_SCHEMA, EVENT_SCHEMA
 from dyadwatch.store import Store
-from dyadwatch.taxonomy import TaxonomyError, load_taxonomy, rule_sql
+from dyadwatch.knowledge.taxonomy import TaxonomyError, load_taxonomy, rule_sql
 
 from conftest import KARABAKH
 

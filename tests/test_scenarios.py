@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from dyadwatch import scenarios
-from dyadwatch.conditions import CONTACT_MEASURES, ConditionError
+from dyadwatch.judgements import scenarios
+from dyadwatch.judgements.conditions import CONTACT_MEASURES, ConditionError
 from dyadwatch.measures import api
-from dyadwatch.taxonomy import load_taxonomy
+from dyadwatch.knowledge.taxonomy import load_taxonomy
 
 from test_claims import PAPER, build_indicators_store
 from test_cli import run

@@ -18,10 +18,10 @@ import pyarrow.compute as pc
 import pytest
 from typer.testing import CliRunner
 
-from dyadwatch import claims, scenarios
+from dyadwatch.judgements import claims, scenarios
 from dyadwatch.measures import api
 from dyadwatch.store import Store
-from dyadwatch.synth import synth
+from dyadwatch.acquire.synth import synth
 
 from conftest import KARABAKH
 
@@ -123,7 +123,7 @@ def test_ingest_stores_the_same_events_catalog_and_layout(stores):
     assert sp.daily_totals().equals(duck.daily_totals())
     # the same partitions with the same rows in each, in the layout either engine reads
     def layout(st):
-        with st._catalog() as con:
+        with st.catalog.open() as con:
             return con.execute("SELECT source, year, month, sum(rows) FROM parts GROUP BY ALL ORDER BY ALL").fetchall()
     assert layout(sp) == layout(duck) and len(layout(duck)) >= 24
 

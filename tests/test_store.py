@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 import dyadwatch
-from dyadwatch.schema import EVENT_SCHEMA
+from dyadwatch.knowledge.schema import EVENT_SCHEMA
 from dyadwatch.store import COMPACT_ROW_GROUP, Store
+from dyadwatch.store.catalog import Catalog
 
 from conftest import GEORGIA, KARABAKH, RAW
 
@@ -185,7 +186,7 @@ def test_killed_commit_leaves_nothing_visible_and_rerun_completes(store_dir, mon
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Store, "_record", boom)
+    monkeypatch.setattr(Catalog, "record", boom)
     with pytest.raises(KeyboardInterrupt):
         store.ingest([KARABAKH])
     assert list(store_dir.glob("events/**/*.parquet"))  # parts were written ...
@@ -216,7 +217,7 @@ def test_compact_one_sorted_part_per_month_same_events(store_dir):
     for f in sorted(KARABAKH.glob("*.zip")):  # three ingests: three parts in each month they touch
         store.ingest([f])
     before = _event_rows(store)
-    with store._catalog() as con:
+    with store.catalog.open() as con:
         months = con.execute("SELECT count(DISTINCT (source, year, month)), count(*) FROM parts").fetchone()
     assert months[1] > months[0]
 
@@ -262,7 +263,7 @@ def test_killed_compaction_changes_nothing_visible(store_dir, monkeypatch):
     for f in sorted(KARABAKH.glob("*.zip")):
         store.ingest([f])
     before, parts = _event_rows(store), store.part_paths()
-    real = Store._catalog
+    real = Catalog.open
     calls = {"n": 0}
 
     def dies_at_the_swap(self, write=False):
@@ -272,7 +273,7 @@ def test_killed_compaction_changes_nothing_visible(store_dir, monkeypatch):
                 raise KeyboardInterrupt
         return real(self, write)
 
-    monkeypatch.setattr(Store, "_catalog", dies_at_the_swap)
+    monkeypatch.setattr(Catalog, "open", dies_at_the_swap)
     with pytest.raises(KeyboardInterrupt):
         store.compact()
     monkeypatch.undo()

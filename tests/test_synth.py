@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from dyadwatch.cli import app
 from dyadwatch.store import Store
-from dyadwatch.synth import FIRST_ID, SynthError, load_sample, plan, synth
+from dyadwatch.acquire.synth import FIRST_ID, SynthError, load_sample, plan, synth
 
 from conftest import KARABAKH, REPO
 

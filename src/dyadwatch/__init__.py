@@ -6,13 +6,14 @@
     table = store.events(dyad="RUS-TUR", start="2020-11-01", end="2020-11-30")   # pyarrow.Table
 """
 
-__version__ = "0.1.0"
+from .version import __version__
+
 __all__ = ["EVENT_SCHEMA", "Store", "StoreError", "open", "__version__"]
 
 # The API is imported on first use (PEP 562): the command line starts hashing its inputs before
 # Arrow and DuckDB are loaded (~0.4 s), and `import dyadwatch.cli` would load them through here.
-_LAZY = {"EVENT_SCHEMA": ("schema", "EVENT_SCHEMA"), "Store": ("store", "Store"),
-         "StoreError": ("store", "StoreError"), "open": ("store", "open_store")}
+_LAZY = {"EVENT_SCHEMA": ("knowledge.schema", "EVENT_SCHEMA"), "Store": ("store", "Store"),
+         "StoreError": ("errors", "StoreError"), "open": ("store", "open_store")}
 
 
 def __getattr__(name: str):

@@ -9,6 +9,9 @@ Three steps, kept apart: `data.gather` calls the measures API and opens the even
 turns those numbers into sections and statements (`model.Brief`), numbering footnotes in reading
 order; `render` writes HTML (Jinja2 templates in templates/, charts as inline SVG), Markdown, or PDF
 (the same HTML printed by headless Chromium). docs/brief.md describes each section and its rules.
+
+An output: the brief may import the measures, the judgements and everything before them, never the
+dashboard or the command line.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from ..codebook import country_code, parse_dyad
+from ..knowledge.codebook import country_code, parse_dyad
 from ..store import Store
 from .model import Brief, BriefError, Bullets, Cell, Chart, Footnote, Paragraph, Section, Statement, Table
 from .render import find_chromium, html_to_pdf, render_html, render_markdown, render_pdf, write_brief

@@ -7,7 +7,7 @@ statement can ask for "the most-reported events behind this number". A unique ev
 frame id (the smallest GDELT event id among its records) with that record's own date and URL, so every
 footnote names a real row of the store (`dyadwatch events` shows it).
 
-Claims and scenarios come from `dyadwatch.claims` / `dyadwatch.scenarios` when those modules exist;
+Claims and scenarios come from `dyadwatch.judgements.claims` / `.scenarios` when those modules exist;
 otherwise the brief says they are unavailable.
 """
 
@@ -23,13 +23,13 @@ from typing import Any
 
 import duckdb
 
-from ..codebook import _lookup_rows, countries
+from ..knowledge.codebook import _lookup_rows, countries
 from ..measures import api
 from ..measures.compare import DEFAULT_PARTNERS
 from ..measures.contacts import contacts_per_year
 from ..measures.frame import connect, default_taxonomy, materialise_unique_events
 from ..store import Store, StoreError, open_store
-from ..taxonomy import Taxonomy
+from ..knowledge.taxonomy import Taxonomy
 
 SLOT_FILE = re.compile(r"^(\d{8})(\d{6})\.(?:translation\.)?export\.CSV(?:\.zip)?$", re.IGNORECASE)
 SLOTS_PER_DAY = 96  # GDELT 2.0 publishes one export every 15 minutes
@@ -131,7 +131,7 @@ class EventIndex:
     def __init__(self, store: Store, taxonomy: Taxonomy, a: str, b: str, partners: list[str],
                  start: dt.date | None, end: dt.date | None):
         self.a, self.b = a, b
-        self.con: duckdb.DuckDBPyConnection = connect(store, taxonomy)
+        self.con: duckdb.DuckDBPyConnection = connect(store)
         self.tracks = [c.name for c in taxonomy.tracks]
         self.theatres = [c.name for c in taxonomy.theatres]
         others = [p for p in dict.fromkeys([b, *partners]) if p != a]
@@ -299,18 +299,18 @@ def _as_dict(obj: Any) -> dict:
 
 
 def _optional(module: str, load: str, run: str, store: Store, dyad: str, start, end, path) -> ModuleResult:
-    """Run dyadwatch.<module> if it exists: load(path) then run(store, items, dyad=..., start=, end=)."""
+    """Run dyadwatch.judgements.<module> if it exists: load(path) then run(store, items, dyad=..., start=, end=)."""
     try:
-        mod = importlib.import_module(f"dyadwatch.{module}")
+        mod = importlib.import_module(f"dyadwatch.judgements.{module}")
     except ModuleNotFoundError as exc:
-        if exc.name in (f"dyadwatch.{module}", "dyadwatch"):
-            return ModuleResult(False, error=f"this installation has no dyadwatch.{module} module")
+        if exc.name in (f"dyadwatch.judgements.{module}", "dyadwatch.judgements", "dyadwatch"):
+            return ModuleResult(False, error=f"this installation has no dyadwatch.judgements.{module} module")
         raise
     try:
         items = getattr(mod, load)(path)
         results = getattr(mod, run)(store, items, dyad=dyad, start=start, end=end)
     except Exception as exc:  # the brief still renders; the section says what went wrong
-        return ModuleResult(False, error=f"dyadwatch.{module} failed: {type(exc).__name__}: {exc}")
+        return ModuleResult(False, error=f"dyadwatch.judgements.{module} failed: {type(exc).__name__}: {exc}")
     return ModuleResult(True, [_as_dict(r) for r in results])
 
 

@@ -7,7 +7,16 @@ from collections.abc import Sequence
 import duckdb
 import pyarrow as pa
 
-from . import Engine
+from ..knowledge.leaders import leaders_table
+from .base import Engine
+
+
+def connect_store(store) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection over a store with the relations measures read: the store's (events,
+    dyad_rows, daily_totals) and the leaders file's terms (`leaders`)."""
+    con = store.connect()
+    con.register("leaders", leaders_table())
+    return con
 
 
 class DuckDBEngine(Engine):

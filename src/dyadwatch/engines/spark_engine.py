@@ -23,8 +23,9 @@ from pathlib import Path
 import pyarrow as pa
 import sqlglot
 
-from ..schema import EVENT_COLUMNS, EVENT_SCHEMA
-from . import Engine, EngineError
+from ..knowledge.schema import EVENT_COLUMNS, EVENT_SCHEMA
+from ..knowledge.leaders import leaders_table
+from .base import Engine, EngineError
 
 # every session: UTC (event dates and timestamps are UTC), DuckDB's semantics where the dialects differ
 SESSION_CONF = {
@@ -143,8 +144,6 @@ class SparkEngine(Engine):
 
     @classmethod
     def over_store(cls, store, spark=None) -> "SparkEngine":
-        from ..measures.frame import leaders_table
-
         eng = cls(spark)
         events_frame(eng.spark, store).createOrReplaceTempView("events")
         eng.register("daily_totals", store.daily_totals())

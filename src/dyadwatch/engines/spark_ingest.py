@@ -4,7 +4,7 @@ What runs where:
 
 - the driver (this process) expands the paths, holds the store's writer lock, deletes what a killed
   ingest left, decides which rows are new (below), and after each batch records its parts, manifest
-  rows, quarantined rows and per-day totals in ONE catalog transaction (`Store._record`, the DuckDB
+  rows, quarantined rows and per-day totals in ONE catalog transaction (`Catalog.record`, the DuckDB
   path's own), so a batch is visible whole or not at all and the catalog is the same whichever engine
   wrote it;
 - job 1, on the executors: the MD5 of every file (a file already in the manifest is skipped);
@@ -40,10 +40,12 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from ..ingest import FileResult, read_file
-from ..inputs import expand_paths, md5_of
-from ..schema import DAILY_TOTALS_SCHEMA, QUARANTINE_SCHEMA
-from ..store import PART_SCHEMA, IngestReport, Store, StoreError, _batches, _new_files, part_writer
+from ..acquire.inputs import expand_paths, md5_of
+from ..errors import StoreError
+from ..knowledge.schema import DAILY_TOTALS_SCHEMA, QUARANTINE_SCHEMA
+from ..sources.reading import FileResult, read_file
+from ..store import PART_SCHEMA, IngestReport, Store, part_writer
+from ..store.pipeline import batches, new_files
 from .spark_engine import session
 
 BATCH_FILES = 4096
@@ -186,17 +188,17 @@ def ingest(store: Store, paths: list, countries: frozenset[str] | None = None, s
     steps = {"hash": 0.0, "read": 0.0, "plan": 0.0, "write": 0.0, "record": 0.0, "batches": 0}
     report = IngestReport()
     files, report.problems = expand_paths(paths)
-    with store._writer_lock():
-        with store._catalog(write=True) as con:
-            store._clean_orphans(con)
+    with store.catalog.writer_lock():
+        with store.catalog.open(write=True) as con:
+            store.catalog.clean_orphans(con)
             known = {r[0] for r in con.execute("SELECT md5 FROM files").fetchall()}
         sc = spark.sparkContext
         t = time.perf_counter()
         md5s = _spark_job(store, lambda: dict(sc.parallelize(list(enumerate(map(str, files))),
                                                              _slices(sc, len(files))).map(_hash_task).collect()))
         steps["hash"] = time.perf_counter() - t
-        todo = _new_files(files, [md5s[i] for i in range(len(files))], known, report, on_file)
-        for batch in _batches(todo, batch_files):
+        todo = new_files(files, [md5s[i] for i in range(len(files))], known, report, on_file)
+        for batch in batches(todo, batch_files):
             _ingest_batch(sc, store, batch, countries, source, report, on_file, steps)
     report.seconds = time.perf_counter() - started
     if os.environ.get(TIMINGS_ENV):
@@ -252,7 +254,7 @@ def _ingest_batch(sc, store: Store, batch, countries, source, report: IngestRepo
         for name, k in by_file.items():
             stored_by_file[name] = stored_by_file.get(name, 0) + k
     t, steps["write"] = time.perf_counter(), steps["write"] + time.perf_counter() - t
-    store._record(batch_id, results, countries, new_parts, stored_by_file)
+    store.catalog.record(batch_id, results, countries, new_parts, stored_by_file)
     report.rows_stored += sum(p[5] for p in new_parts)
     shutil.rmtree(staging, ignore_errors=True)
     steps["record"] += time.perf_counter() - t

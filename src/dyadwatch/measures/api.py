@@ -12,7 +12,7 @@ import os
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..codebook import parse_dyad
+from ..knowledge.codebook import parse_dyad
 from ..engines import Engine, as_engine, open_engine
 from ..store import Store, StoreError, open_store
 from . import compare as _compare

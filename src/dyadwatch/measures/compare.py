@@ -13,7 +13,7 @@ from fractions import Fraction
 import pyarrow as pa
 
 from ..engines import as_engine
-from ..taxonomy import Taxonomy
+from ..knowledge.taxonomy import Taxonomy
 from .frame import GOLDSTEIN_SCALE, TONE_SCALE, default_taxonomy, exact_mean, materialise_unique_events, totals_where
 
 DEFAULT_FOCAL = "RUS"

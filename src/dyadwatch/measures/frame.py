@@ -3,9 +3,9 @@ tracks and theatres and counted once each (the taxonomy's unique-event rule).
 
 A measure gets an engine (`dyadwatch.engines`: DuckDB, or Spark) or a plain DuckDB connection holding
 three relations: `events` (canonical schema), `daily_totals` (source, day, events) and `leaders`
-(country, spelling, term_start, term_end). It knows nothing of where they came from; `connect(store)`
-builds a DuckDB connection from a store, `engines.open_engine(store, "spark")` a Spark one, tests build
-one from small tables. The SQL is written once, in DuckDB's dialect, and kept plain (CASE, EXISTS,
+(country, spelling, term_start, term_end). It knows nothing of where they came from: `connect(store)`
+(`engines.duckdb_engine.connect_store`) builds a DuckDB connection from a store,
+`engines.open_engine(store, "spark")` a Spark one, tests build one from small tables. The SQL is written once, in DuckDB's dialect, and kept plain (CASE, EXISTS,
 GROUP BY, UNION ALL, GROUPING SETS) so that sqlglot translates it to Spark SQL.
 
 Exactness across engines: adding floating-point numbers in another order can change the last bit, and
@@ -20,11 +20,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import duckdb
-import pyarrow as pa
 
 from ..engines import as_engine
-from ..taxonomy import Taxonomy, fips_of, load_taxonomy, rule_sql
+from ..engines.duckdb_engine import connect_store as connect  # noqa: F401  (measures' callers open one here)
+from ..knowledge.leaders import LEADER_TERMS_SCHEMA as LEADERS_SCHEMA, leaders_table  # noqa: F401
+from ..knowledge.taxonomy import Taxonomy, fips_of, load_taxonomy, rule_sql
 
 PERIODS = ("month", "quarter", "year")
 GOLDSTEIN_SCALE = 1000  # Goldstein values have one decimal (CAMEO) or two at most: thousandths are exact
@@ -34,28 +34,6 @@ DYAD_ROWS = "dyad_rows"  # a store's two-country rows by pair (dyadwatch.dyad_in
 DYAD_INDEX = "dyad_index"  # defined (path, rows) when those rows come from a dyad index
 PAIR_EVENTS = "pair_events"  # the view of one pair's rows in DYAD_ROWS (pair_events())
 _COUNTRY = re.compile(r"^[A-Z]{3}$")
-
-LEADERS_SCHEMA = pa.schema([("country", pa.string()), ("spelling", pa.string()),
-                            ("term_start", pa.date32()), ("term_end", pa.date32())])
-
-
-def connect(store, taxonomy: Taxonomy | None = None) -> duckdb.DuckDBPyConnection:
-    """A connection over a store with the relations measures need."""
-    con = store.connect()  # events, dyad_rows, daily_totals
-    con.register("leaders", leaders_table())
-    return con
-
-
-def leaders_table(path=None) -> pa.Table:
-    """Leaders in the shape the frame joins on: one row per (country, name spelling, term)."""
-    from .contacts import load_leaders
-
-    t = load_leaders(path)
-    return pa.table({
-        "country": t.column("country"), "spelling": t.column("spelling"),
-        "term_start": t.column("start"), "term_end": t.column("end"),
-    }).cast(LEADERS_SCHEMA)
-
 
 # the event columns the frame reads (plus the taxonomy's unique-event key): a scan reads no others
 FRAME_COLUMNS = (

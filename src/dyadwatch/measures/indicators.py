@@ -12,7 +12,7 @@ import datetime as dt
 import pyarrow as pa
 
 from ..engines import as_engine
-from ..taxonomy import Taxonomy
+from ..knowledge.taxonomy import Taxonomy
 from .frame import (GOLDSTEIN_SCALE, TONE_SCALE, column, default_taxonomy, exact_mean, exact_sum, materialise_unique_events,
                     period_expr, totals_where)
 

@@ -1,8 +1,14 @@
-"""Input formats. `detect` picks the source for a file from its name and first line."""
+"""Sources: one module per input format (GDELT 2.0 and 1.0 in `gdelt`, with its compiled lane
+`gdelt_fast`; ICEWS in `icews`), each turning a file into canonical event rows, quarantined rows and
+per-day totals (`base`); `whole` inflates a zip member in one call; `reading` reads one file into
+staging (what an ingest's reader process runs). `detect` picks the source for a file from its name and
+first line. Sources may import `knowledge` and the base modules (`errors`, `native`), never the
+store or a later stage: they know nothing of where their rows go.
+"""
 
 from __future__ import annotations
 
-from ..inputs import SOURCE_NAMES
+from ..knowledge.formats import SOURCE_NAMES
 from .base import Chunk, InputError, InputFile, Reject, Source
 from .gdelt import GDELT1, GDELT2, GDELT2_TRANSLINGUAL
 

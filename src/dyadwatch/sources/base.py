@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover
 
 from . import whole as _whole
 from ..errors import InputError
-from ..schema import DAILY_TOTALS_SCHEMA, EVENT_SCHEMA, QUARANTINE_SCHEMA
+from ..knowledge.schema import DAILY_TOTALS_SCHEMA, EVENT_SCHEMA, QUARANTINE_SCHEMA
 
 
 @dataclass

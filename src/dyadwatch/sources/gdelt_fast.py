@@ -2,8 +2,8 @@
 event date for the per-day totals, picks the candidate lines of a country filter (a tab-delimited code
 anywhere in the line, as the plain reader does), and tokenises and types each candidate (every line
 without a filter) while it is still in cache, straight into Arrow columns. The kernel is C
-(`gdelt_lane.c`), built with the system's C compiler on first use, kept in `native.cache_dir()` and
-loaded with ctypes; blocks under `MIN_BLOCK` skip it.
+(`native/gdelt_lane.c`), compiled when the package is built and loaded with ctypes (`dyadwatch.native`);
+blocks under `MIN_BLOCK` skip it.
 
 It takes only the rows it is sure of: every field in the exact form GDELT writes (digits, a plain
 decimal, a real date) and one of the layout's column counts. Any other line (a stray CR, a hexadecimal
@@ -97,32 +97,28 @@ class Plan:
 
 def available() -> bool:
     """Whether the compiled lane may be used: DYADWATCH_PLAIN_READER is not set (it makes the plain
-    reader do everything, to compare the two). Whether the kernel builds is `ready()`."""
+    reader do everything, to compare the two). Whether the kernel loads is `ready()`."""
     return os.environ.get("DYADWATCH_PLAIN_READER", "") in ("", "0")
 
 
 @functools.cache
 def ready() -> bool:
-    """Whether the kernel loads (it is compiled with the system's C compiler on first use, then read
-    from the cache folder). If it cannot be (no compiler, say), the plain reader does everything: the
-    same result, slower, and one warning."""
+    """Whether the kernel loads (it is compiled when the package is built). If it does not (a platform
+    without a build, say), the plain reader does everything: the same result, slower, and one warning."""
     try:
         _kernel()
-    except Exception as exc:  # noqa: BLE001 - any failure to build or load means: no lane
+    except native.NativeUnavailable as exc:
         warnings.warn(f"dyadwatch: the compiled GDELT reader is not available ({exc}); using the plain one",
                       RuntimeWarning, stacklevel=2)
         return False
     return True
 
 
-KERNEL_SOURCE = Path(__file__).with_name("gdelt_lane.c")
-
-
 @functools.cache
-def _kernel(cflags: tuple[str, ...] | None = None):
-    """`read_block` of the C kernel (`native.load` builds it once per version of its source and flags:
-    by default `native.flags()`)."""
-    fn = native.load(KERNEL_SOURCE, cflags).read_block
+def _kernel(variant: str | None = None):
+    """`read_block` of the C kernel: its `variant` build ("baseline", "avx2"), by default the best this
+    CPU runs (`native.load`)."""
+    fn = native.load("gdelt_lane", variant).read_block
     fn.restype = ctypes.c_int64
     fn.argtypes = [ctypes.c_void_p if a == "p" else ctypes.c_int64 for a in _ARGS]
     return fn
@@ -144,7 +140,7 @@ def codes_array(countries: frozenset[str] | None) -> np.ndarray | None:
 
 
 def warm_up() -> None:
-    """Build (or load) the kernel before reader processes are forked, so that they share it."""
+    """Load the kernel before reader processes are forked, so that they share it."""
     if available():
         ready()
 

@@ -3,6 +3,8 @@
     from dyadwatch.web import create_app
 
 Imported lazily: the admin jobs' child process imports `dyadwatch.web.jobs` without FastAPI.
+An output: the dashboard may import the brief, the judgements, the measures and everything before
+them, never the command line.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..codebook import CodeError, parse_countries
-from ..sources import SOURCE_NAMES
+from ..knowledge.codebook import CodeError, parse_countries
+from ..knowledge.formats import SOURCE_NAMES
 from . import models
 from .api import ApiError, Service, bad, encode, json_response, parse_date
 from .jobs import run_job

@@ -23,13 +23,13 @@ import pyarrow as pa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from .. import __version__
-from ..codebook import CodeError, country_code, parse_dyad
+from ..version import __version__
+from ..knowledge.codebook import CodeError, country_code, parse_dyad
 from ..measures import api as measures
 from ..measures.compare import DEFAULT_PARTNERS
 from ..measures.indicators import INDICATORS
-from ..schema import EVENT_COLUMNS
-from ..sources import SOURCE_NAMES
+from ..knowledge.schema import EVENT_COLUMNS
+from ..knowledge.formats import SOURCE_NAMES
 from ..store import Store
 from . import models
 from .cache import ResultCache, store_signature
@@ -218,7 +218,7 @@ class Service:
     @property
     def taxonomy(self):
         if self._taxonomy is None:
-            from ..taxonomy import load_taxonomy
+            from ..knowledge.taxonomy import load_taxonomy
 
             self._taxonomy = load_taxonomy()
         return self._taxonomy
@@ -497,7 +497,7 @@ def build_router(service: Service) -> APIRouter:
         dyad: str = Dyad(), start: Optional[str] = From(), end: Optional[str] = To(),
         source: SourceName = Query(None), limit: int = Limit(), offset: int = Offset(),
     ) -> Response:
-        from .. import claims
+        from ..judgements import claims
 
         a, b, d0, d1, period = dyad_period(dyad, start, end)
         q = {**period, "source": source}
@@ -519,7 +519,7 @@ def build_router(service: Service) -> APIRouter:
         dyad: str = Dyad(), start: Optional[str] = From(), end: Optional[str] = To(),
         source: SourceName = Query(None), limit: int = Limit(), offset: int = Offset(),
     ) -> Response:
-        from .. import claims, scenarios
+        from ..judgements import claims, scenarios
 
         a, b, d0, d1, period = dyad_period(dyad, start, end)
         q = {**period, "source": source}

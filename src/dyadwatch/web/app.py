@@ -24,8 +24,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 
-from .. import __version__
-from ..codebook import CodeError
+from ..version import __version__
+from ..knowledge.codebook import CodeError
 from ..store import Store, StoreError
 from . import pages
 from .api import MAX_PAGE, ApiError, Service, build_router, encode, json_response

@@ -29,7 +29,7 @@ def _ingest_job(root: str, path: str, countries: list | None, source: str | None
 
 
 def _fetch_job(root: str, start: str, end: str, version: int, countries: list | None, base_url: str | None) -> dict:
-    from .. import fetch
+    from ..acquire import fetch
     from ..store import Store, StoreError
 
     store = Store(root)

@@ -10,13 +10,13 @@ from typing import Any, Optional
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from ..claims import VERDICTS
+from ..judgements.claims import VERDICTS
 from ..measures.compare import compare_schema
 from ..measures.contacts import CONTACTS_SCHEMA, PER_YEAR_SCHEMA
 from ..measures.indicators import INDICATOR_SCHEMA
 from ..measures.shifts import SHIFT_SCHEMA
-from ..scenarios import STATUSES
-from ..schema import EVENT_SCHEMA
+from ..judgements.scenarios import STATUSES
+from ..knowledge.schema import EVENT_SCHEMA
 
 
 def _py(t: pa.DataType):
@@ -77,7 +77,7 @@ ShiftRow = arrow_model(
 
 
 def _compare_row() -> type[BaseModel]:
-    from ..taxonomy import load_taxonomy
+    from ..knowledge.taxonomy import load_taxonomy
 
     cols = [f"{c.name}_share" for c in load_taxonomy().tracks]
     return arrow_model("CompareRow", compare_schema(cols), "One partner of the focal state, with ranks.")

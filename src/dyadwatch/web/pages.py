@@ -19,8 +19,8 @@ import jinja2
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from .. import __version__
-from ..codebook import CodeError, _lookup_rows, countries, country_code, parse_dyad
+from ..version import __version__
+from ..knowledge.codebook import CodeError, _lookup_rows, countries, country_code, parse_dyad
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -80,7 +80,7 @@ def environment() -> jinja2.Environment:
 def _labels() -> dict:
     """Track and theatre labels from the default taxonomy (the API's names as keys)."""
     try:
-        from ..taxonomy import load_taxonomy
+        from ..knowledge.taxonomy import load_taxonomy
 
         tax = load_taxonomy()
         return {"tracks": {c.name: c.label for c in tax.tracks},

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import yaml
 
-from .codebook import CodeError, country_code, parse_dyad
-from .measures.compare import DEFAULT_PARTNERS, compare_schema
-from .measures.indicators import INDICATORS
-from .taxonomy import Taxonomy, TaxonomyError, load_taxonomy
+from ..knowledge.codebook import CodeError, country_code, parse_dyad
+from ..measures.compare import DEFAULT_PARTNERS, compare_schema
+from ..measures.indicators import INDICATORS
+from ..knowledge.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 
 
 class ConditionError(TaxonomyError):
@@ -506,10 +506,10 @@ class Context:
 
     def __init__(self, store, con, a: str, b: str, taxonomy: Taxonomy, conditions: list[Condition],
                  start: dt.date | None, end: dt.date | None, source: str | None, engine: str = "duckdb"):
-        from .engines import as_engine
-        from .measures import contacts as _contacts
-        from .measures import indicators as _indicators
-        from .measures.frame import totals_where
+        from ..engines import as_engine
+        from ..measures import contacts as _contacts
+        from ..measures import indicators as _indicators
+        from ..measures.frame import totals_where
 
         con = as_engine(con)  # an Engine, or a DuckDB connection
         self.store, self.con, self.a, self.b, self.engine = store, con, a, b, engine
@@ -804,7 +804,7 @@ def _rank(ctx: Context, c: Condition) -> Outcome:
         return _nodata(c, why, numbers)
     evidence_sel = Selector("events")
     if c.among == "partners":
-        from .measures import api
+        from ..measures import api
 
         subject = c.subject or ctx.b
         partners = list(dict.fromkeys([subject, *(p for p in c.partners if p != ctx.a)]))
@@ -851,9 +851,9 @@ def evaluate(store, conditions: list[Condition], dyad="RUS-TUR", start=None, end
              taxonomy=None, engine: str = "duckdb") -> list[Outcome]:
     """Evaluate conditions on one dyad, reading the store once: the entry point of claims and scenarios.
     `engine`: "duckdb" or "spark" (dyadwatch.engines)."""
-    from .engines import open_engine
-    from .measures import api
-    from .measures.frame import default_taxonomy
+    from ..engines import open_engine
+    from ..measures import api
+    from ..measures.frame import default_taxonomy
 
     a, b = parse_dyad(dyad) if isinstance(dyad, str) else tuple(dyad)
     start, end = _date(start, "start"), _date(end, "end")

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from .cli import StoreOption, _store, app, err, fail
+from .options import StoreOption, err, fail, store_at
 
 MIN_TOKEN = 16  # characters: a short admin token is guessable
 
@@ -23,7 +23,6 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-@app.command()
 def serve(
     store: Optional[Path] = StoreOption,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)"),
@@ -44,7 +43,7 @@ def serve(
     """Serve the dashboard (pages, charts) and the read-only JSON API over the store, on loopback by default."""
     import uvicorn
 
-    st = _store(store)
+    st = store_at(store)
     if admin_token is not None and len(admin_token.strip()) < MIN_TOKEN:
         fail(f"--admin-token must be at least {MIN_TOKEN} characters (e.g. `python -c 'import secrets; "
              "print(secrets.token_urlsafe(24))'`)")

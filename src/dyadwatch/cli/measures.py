@@ -7,31 +7,18 @@ from typing import Optional
 
 import typer
 
-from .cli import EngineOption, MasterOption, StoreOption, _date, _guard, _store, app, check_format, fail, use_engine, write_table
-from .codebook import CodeError, country_code, parse_dyad
-
-FormatOption = typer.Option("table", "--format", help="table, csv, json or parquet")
-OutOption = typer.Option(None, "--out", help="Write to a file (required for parquet)")
-FromOption = typer.Option(None, "--from", help="First day, YYYY-MM-DD")
-ToOption = typer.Option(None, "--to", help="Last day, YYYY-MM-DD (inclusive)")
-SourceOption = typer.Option(None, "--source", help="Only this source (gdelt2, gdelt1, icews, ...)")
-TaxonomyOption = typer.Option(None, "--taxonomy", help="Your own taxonomy YAML [default: the shipped one]")
-
+from .options import (
+    EngineOption, FormatOption, FromOption, MasterOption, OutOption, SourceOption, StoreOption,
+    TaxonomyOption, ToOption, as_date, as_pair, check_format, fail, guard, store_at, use_engine, write_table,
+)
+from ..knowledge.codebook import CodeError, country_code
 
 def _api():
-    from .measures import api
+    from ..measures import api
 
     return api
 
 
-def _pair(dyad: str) -> tuple[str, str]:
-    try:
-        return parse_dyad(dyad)
-    except CodeError as exc:
-        fail(str(exc))
-
-
-@app.command()
 def indicators(
     dyad: str = typer.Option("RUS-TUR", "--dyad", help="Two CAMEO country codes, e.g. RUS-TUR"),
     by: str = typer.Option("month", "--by", help="month, quarter or year"),
@@ -50,17 +37,16 @@ def indicators(
     """A dyad's indicators per period, track, theatre and direction (unique events, share of all events,
     quad classes, Goldstein, net cooperation, tone)."""
     check_format(fmt, out)
-    pair = _pair(dyad)
-    d0, d1 = _date(start, "--from"), _date(end, "--to")
+    pair = as_pair(dyad)
+    d0, d1 = as_date(start, "--from"), as_date(end, "--to")
     eng = use_engine(engine, master)
-    table = _guard(lambda: _api().indicators(_store(store), pair, by=by, tracks=track, theatres=theatre, start=d0,
+    table = guard(lambda: _api().indicators(store_at(store), pair, by=by, tracks=track, theatres=theatre, start=d0,
                                            end=d1, source=source, taxonomy=taxonomy, engine=eng))
     shown = ["period", "track", "theatre", "direction", "events", "records", "share_of_all", "quad1", "quad2",
              "quad3", "quad4", "goldstein_mean", "net_cooperation", "mean_tone"]
     write_table(table, fmt, out, shown, what="indicator rows")
 
 
-@app.command()
 def contacts(
     dyad: str = typer.Option("RUS-TUR", "--dyad", help="Two CAMEO country codes, e.g. RUS-TUR"),
     per_year: bool = typer.Option(False, "--per-year", help="Counts per year and kind instead of each contact"),
@@ -74,16 +60,15 @@ def contacts(
 ):
     """Leader-level contacts (calls, visits, meetings): one per day and kind, with the evidence."""
     check_format(fmt, out)
-    pair = _pair(dyad)
-    d0, d1 = _date(start, "--from"), _date(end, "--to")
+    pair = as_pair(dyad)
+    d0, d1 = as_date(start, "--from"), as_date(end, "--to")
     api = _api()
     fn = api.contacts_per_year if per_year else api.contacts
     eng = use_engine(engine, master)
-    table = _guard(lambda: fn(_store(store), pair, start=d0, end=d1, engine=eng))
+    table = guard(lambda: fn(store_at(store), pair, start=d0, end=d1, engine=eng))
     write_table(table, fmt, out, what="contact rows" if not per_year else "years")
 
 
-@app.command()
 def compare(
     focal: str = typer.Argument("RUS", help="The focal state (CAMEO code)"),
     partners: str = typer.Option("TUR,CHN,IND,IRN,PRK", "--partners", help="Its partners, comma-separated"),
@@ -106,9 +91,9 @@ def compare(
         fail(str(exc))
     if not ps:
         fail("--partners needs at least one country code")
-    d0, d1 = _date(start, "--from"), _date(end, "--to")
+    d0, d1 = as_date(start, "--from"), as_date(end, "--to")
     eng = use_engine(engine, master)
-    table = _guard(lambda: _api().compare(_store(store), f, ps, start=d0, end=d1, source=source, taxonomy=taxonomy,
+    table = guard(lambda: _api().compare(store_at(store), f, ps, start=d0, end=d1, source=source, taxonomy=taxonomy,
                                           engine=eng))
     shown = ["partner", "events", "share_of_all", "diplomacy_share", "economy_energy_share", "security_arms_share",
              "friction_share", "net_cooperation", "leader_contacts_per_year", "trend", "rank_share_of_all",
@@ -116,7 +101,6 @@ def compare(
     write_table(table, fmt, out, shown, what="partners")
 
 
-@app.command()
 def shifts(
     dyad: Optional[str] = typer.Option(None, "--dyad", help="Detect shifts in this dyad's monthly indicators"),
     indicator: str = typer.Option("events,share_of_all,net_cooperation,goldstein_mean", "--indicator",
@@ -146,13 +130,13 @@ def shifts(
     api = _api()
     if series is not None:
         cols = [c.strip() for c in column.split(",")] if column else None
-        table = _guard(lambda: api.shifts_in_series(series, cols, **options))
+        table = guard(lambda: api.shifts_in_series(series, cols, **options))
     else:
-        pair = _pair(dyad)
-        d0, d1 = _date(start, "--from"), _date(end, "--to")
+        pair = as_pair(dyad)
+        d0, d1 = as_date(start, "--from"), as_date(end, "--to")
         names = tuple(i.strip() for i in indicator.split(",") if i.strip())
         eng = use_engine(engine, master)
-        table = _guard(lambda: api.shifts(_store(store), pair, indicators_=names, track=track, theatre=theatre,
+        table = guard(lambda: api.shifts(store_at(store), pair, indicators_=names, track=track, theatre=theatre,
                                         start=d0, end=d1, source=source, taxonomy=taxonomy, engine=eng, **options))
     shown = ["period", "indicator", "method", "direction", "magnitude", "before", "after", "detail"]
     if "evidence_event_ids" in table.column_names:

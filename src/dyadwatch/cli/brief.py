@@ -7,14 +7,14 @@ from typing import Optional
 
 import typer
 
-from .cli import StoreOption, _date, _guard, _store, app, console, fail
-from .codebook import CodeError, country_code, parse_dyad
+from .options import StoreOption, as_date, console, fail, guard, store_at
+from ..knowledge.codebook import CodeError, country_code, parse_dyad
 
 
 def write_brief_files(store, dyad: tuple[str, str], out_paths: list[Path], *, start=None, end=None, partners=None,
                       taxonomy=None, claims=None, scenarios=None) -> list[Path]:
     """Build the brief once and write it to each path (format by suffix; a PDF reuses the HTML)."""
-    from .brief import build_brief, render_html, render_pdf, write_brief
+    from ..brief import build_brief, render_html, render_pdf, write_brief
 
     brief = build_brief(store, dyad, start, end, partners, taxonomy=taxonomy, claims_path=claims,
                         scenarios_path=scenarios)
@@ -29,7 +29,6 @@ def write_brief_files(store, dyad: tuple[str, str], out_paths: list[Path], *, st
     return written
 
 
-@app.command()
 def brief(
     dyad: str = typer.Option("RUS-TUR", "--dyad", help="Two CAMEO country codes, e.g. RUS-TUR"),
     out: Path = typer.Option(..., "--out", help="FILE.html, FILE.pdf or FILE.md (Markdown charts go to FILE_charts/)"),
@@ -44,7 +43,7 @@ def brief(
 ):
     """The policy brief for a dyad: key shifts, tracks, theatres, partners, leader contacts, claims,
     scenarios and data coverage, every statement footnoted to the events and articles behind it."""
-    from .brief import BriefError
+    from ..brief import BriefError
 
     if out.suffix.lower() not in (".html", ".htm", ".pdf", ".md"):
         fail(f"--out {out}: the file name must end in .html, .pdf or .md")
@@ -55,17 +54,17 @@ def brief(
         fail(str(exc))
     if partners is not None and not plist:
         fail("--partners needs at least one country code")
-    d0, d1 = _date(start, "--from"), _date(end, "--to")
+    d0, d1 = as_date(start, "--from"), as_date(end, "--to")
     if d0 and d1 and d1 < d0:
         fail(f"--to {end} is before --from {start}")
 
     def run():
         try:
-            return write_brief_files(_store(store), pair, [out], start=d0, end=d1, partners=plist, taxonomy=taxonomy,
+            return write_brief_files(store_at(store), pair, [out], start=d0, end=d1, partners=plist, taxonomy=taxonomy,
                                      claims=claims, scenarios=scenarios)
         except BriefError as exc:
             fail(str(exc))
 
-    written = _guard(run)
+    written = guard(run)
     for path in written:
         console.print(f"wrote {path}", highlight=False, soft_wrap=True)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # only in annotations: importing the store must not import DuckDB (store._duckdb)
     import duckdb
 
-from .schema import EVENT_COLUMNS
+from ..knowledge.schema import EVENT_COLUMNS
 
 INDEX_DIR = "index"
 ROW_GROUP = 10_240  # a dyad of ~60 k rows reads ~7 row groups

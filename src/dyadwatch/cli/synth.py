@@ -8,10 +8,9 @@ from typing import Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from .cli import _date, _guard, app, console, err
+from .options import as_date, console, err, guard
 
 
-@app.command()
 def synth(
     rows: int = typer.Option(..., "--rows", help="Rows (events) in all"),
     start: str = typer.Option("2015-02-18", "--start", help="First day, YYYY-MM-DD (GDELT 2.0 starts 2015-02-18)"),
@@ -26,9 +25,9 @@ def synth(
 ):
     """Write realistic zipped GDELT 2.0 exports (15-minute files, GDELT's names, volume rising and falling
     over the years, rows resampled from real exports) for benchmarks; `dyadwatch ingest` reads them."""
-    from .synth import synth as make
+    from ..acquire.synth import synth as make
 
-    d0, d1 = _date(start, "--start"), _date(end, "--end")
+    d0, d1 = as_date(start, "--start"), as_date(end, "--end")
     with Progress(
         TextColumn("[bold]synth"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"), TimeRemainingColumn(),
         console=err, disable=not err.is_terminal, transient=True,
@@ -38,7 +37,7 @@ def synth(
         def on_progress(n_files: int, n_rows: int) -> None:
             progress.update(task, completed=n_rows)
 
-        r = _guard(lambda: make(rows, d0, d1, out, seed=seed, files=files, sample=sample, jobs=jobs,
+        r = guard(lambda: make(rows, d0, d1, out, seed=seed, files=files, sample=sample, jobs=jobs,
                                 progress=on_progress))
     console.print(
         f"wrote {r.files:,} files ({r.first} .. {r.last}), {r.rows:,} rows, {r.text_bytes / 1e6:,.0f} MB of text "

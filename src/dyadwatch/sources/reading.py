@@ -15,10 +15,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from .schema import DAILY_TOTALS_SCHEMA, EVENT_SCHEMA, QUARANTINE_SCHEMA
-from .sources import InputError, InputFile, by_name, detect
-from .sources.base import daily_totals, rejects_table
-from .sources.gdelt import WHOLE_LIMIT
+from ..knowledge.schema import DAILY_TOTALS_SCHEMA, EVENT_SCHEMA, QUARANTINE_SCHEMA
+from . import InputError, InputFile, by_name, detect
+from .base import daily_totals, rejects_table
+from .gdelt import WHOLE_LIMIT
 
 
 @dataclass

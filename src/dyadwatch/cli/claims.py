@@ -9,15 +9,17 @@ from typing import Optional
 
 import typer
 
-from .cli import EngineOption, MasterOption, StoreOption, _date, _guard, _store, app, check_format, use_engine, write_table
-from .cli_measures import FormatOption, FromOption, OutOption, SourceOption, TaxonomyOption, _pair
+from .options import (
+    EngineOption, FormatOption, FromOption, MasterOption, OutOption, SourceOption, StoreOption,
+    TaxonomyOption, as_date, as_pair, check_format, guard, store_at, use_engine, write_table,
+)
 
 DyadOption = typer.Option("RUS-TUR", "--dyad", help="Two CAMEO country codes, e.g. RUS-TUR")
 
 
 def _write(table, items, fmt: str, out: Optional[Path], shown: list[str], what: str) -> None:
     if fmt == "json":  # numbers and evidence as real JSON, not the table's text column
-        from .claims import as_dict
+        from ..judgements.claims import as_dict
 
         text = json.dumps([as_dict(i) for i in items], ensure_ascii=False, indent=1, default=str) + "\n"
         if out:
@@ -28,7 +30,6 @@ def _write(table, items, fmt: str, out: Optional[Path], shown: list[str], what: 
     write_table(table, fmt, out, shown, what=what)
 
 
-@app.command("claims")
 def claims_cmd(
     file: Optional[Path] = typer.Argument(None, help="Claims YAML (default: the seed paper's claims)"),
     dyad: str = DyadOption,
@@ -44,20 +45,19 @@ def claims_cmd(
 ):
     """Check claims against the measures: supported, contradicted or not enough data, with the numbers and
     the most-reported events behind each verdict (docs/claims.md)."""
-    from . import claims
+    from ..judgements import claims
 
     check_format(fmt, out)
-    pair = _pair(dyad)
-    d0, d1 = _date(start, "--from"), _date(end, "--to")
-    items = _guard(lambda: claims.load_claims(file, taxonomy=taxonomy))
+    pair = as_pair(dyad)
+    d0, d1 = as_date(start, "--from"), as_date(end, "--to")
+    items = guard(lambda: claims.load_claims(file, taxonomy=taxonomy))
     eng = use_engine(engine, master)
-    verdicts = _guard(lambda: claims.check(_store(store), items, pair, d0, d1, source=source, taxonomy=taxonomy,
+    verdicts = guard(lambda: claims.check(store_at(store), items, pair, d0, d1, source=source, taxonomy=taxonomy,
                                            engine=eng))
     _write(claims.verdicts_table(verdicts), verdicts, fmt, out, ["id", "verdict", "detail", "evidence_event_ids"],
            "claims")
 
 
-@app.command("scenarios")
 def scenarios_cmd(
     file: Optional[Path] = typer.Argument(None, help="Scenarios YAML (default: the seed paper's scenarios)"),
     dyad: str = DyadOption,
@@ -72,14 +72,14 @@ def scenarios_cmd(
     master: Optional[str] = MasterOption,
 ):
     """Evaluate scenarios: each signpost lit, not lit or not enough data, with numbers and evidence."""
-    from . import scenarios
+    from ..judgements import scenarios
 
     check_format(fmt, out)
-    pair = _pair(dyad)
-    d0, d1 = _date(start, "--from"), _date(end, "--to")
-    items = _guard(lambda: scenarios.load_scenarios(file, taxonomy=taxonomy))
+    pair = as_pair(dyad)
+    d0, d1 = as_date(start, "--from"), as_date(end, "--to")
+    items = guard(lambda: scenarios.load_scenarios(file, taxonomy=taxonomy))
     eng = use_engine(engine, master)
-    results = _guard(lambda: scenarios.evaluate(_store(store), items, pair, d0, d1, source=source, taxonomy=taxonomy,
+    results = guard(lambda: scenarios.evaluate(store_at(store), items, pair, d0, d1, source=source, taxonomy=taxonomy,
                                                 engine=eng))
     _write(scenarios.signposts_table(results), results, fmt, out,
            ["scenario_id", "signpost_id", "status", "detail", "evidence_event_ids"], "signposts")

@@ -3,7 +3,7 @@ MD5 kernel, through ctypes): the CLI starts hashing here before it imports Arrow
 readers (~0.4 s), so that the second core hashes while the first imports.
 
 The order ranks a repeated event id: file name, then path (and, within files of the same name, content
-MD5: the store sorts those). `SOURCE_NAMES` are the formats `--source` takes (`sources/` defines them).
+MD5: the store sorts those).
 """
 
 from __future__ import annotations
@@ -18,10 +18,7 @@ import threading
 from pathlib import Path
 from typing import Iterator
 
-from . import native
-
-SOURCE_NAMES = ("gdelt2", "gdelt2-translingual", "gdelt1", "icews")
-
+from .. import native
 
 class Inputs:
     """The files of one ingest: paths expanded (files, folders, globs) and ranked; `problems` are the
@@ -71,17 +68,16 @@ def md5_of(path: Path) -> str:
         return hashlib.file_digest(f, "md5").hexdigest()
 
 
-MD5_SOURCE = Path(__file__).with_name("md5_lanes.c")
 MD5_LANES = 8  # files md5_lanes.c hashes at once
 
 
 @functools.cache
 def _md5_lanes():
-    """`md5_files` of md5_lanes.c (eight files at once in one vector: ~3x hashlib), None when it cannot
-    be built (then hashlib does it)."""
+    """`md5_files` of md5_lanes.c (eight files at once in one vector: ~3x hashlib), None when it is not
+    built here (then hashlib does it)."""
     try:
-        fn = native.load(MD5_SOURCE).md5_files
-    except Exception:  # noqa: BLE001 - no compiler, say: hashlib gives the same digests
+        fn = native.load("md5_lanes").md5_files
+    except native.NativeUnavailable:  # hashlib gives the same digests
         return None
     fn.restype = None
     fn.argtypes = [ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p), ctypes.c_void_p, ctypes.c_void_p]
