@@ -219,7 +219,7 @@ def test_parts_skip_dictionaries_of_unique_columns_and_keep_the_statistics_read(
 # -- the rows of a file's main month come first (the lane), and the store relies on line, not position
 
 def test_a_repeated_id_keeps_its_first_row_by_line_then_position():
-    table = pa.table({"event_id": [5, 7, 5, 9, 7], "source_line": [10, 3, 2, 4, 3]})
+    table = pa.table({"event_id": [5, 7, 5, 9, 7], "source_line": [10, 3, 2, 4, 3], "source_file": ["a"] * 5})
     rows = np.arange(5)
     _, inverse = np.unique(table["event_id"].to_numpy(), return_inverse=True)
     # id 5: line 2 (row 2) before line 10; id 7: both line 3, the first row wins; id 9 alone

@@ -51,7 +51,9 @@ def expand_paths(paths: list[str | os.PathLike]) -> tuple[list[Path], list[str]]
                 problems.append(f"{text}: no file matches this pattern")
             files.extend(hits)
         elif Path(text).is_dir():
-            hits = sorted(f for f in Path(text).rglob("*") if f.is_file() and not f.name.startswith("."))
+            # (by parts: the order of Paths, without their slow comparison)
+            hits = sorted((f for f in Path(text).rglob("*") if f.is_file() and not f.name.startswith(".")),
+                          key=lambda f: f.parts)
             if not hits:
                 problems.append(f"{text}: folder holds no files")
             files.extend(hits)

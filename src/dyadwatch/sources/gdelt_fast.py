@@ -156,15 +156,20 @@ class FastBlock:
     days: np.ndarray  # day numbers (since 1970) counted here ...
     counts: np.ndarray  # ... and their counts
     main_month: int  # months since 1970 of the rows that come first (NO_MONTH: no row was taken)
+    read: np.ndarray | None = None  # per line: a row (not blank); with `lines`
+    counted_days: np.ndarray | None = None  # per line counted here: its day; with `lines`
 
 
-def fast_block(block, plan: Plan, codes: np.ndarray, main_month: int = NO_MONTH) -> FastBlock | None:
+def fast_block(block, plan: Plan, codes: np.ndarray, main_month: int = NO_MONTH,
+               lines: bool = False) -> FastBlock | None:
     """One block through the compiled lane (codes: (n, 3) bytes, none = no filter); None when the block
-    is not valid UTF-8 (the lane's pass checks it). The kept rows of `main_month` come first (by
+    is not valid UTF-8 (the lane's pass checks it). With `lines`, also which lines are rows and each
+    counted line's day (a block of several files splits its counts by file with them). The kept rows of `main_month` come first (by
     default the month of the first row taken; the block's `main_month` says which it was): a file's
     blocks given the same month keep its rows of that month together."""
     u = np.frombuffer(block, dtype=np.uint8)
     n = len(u)
+    per_line = lines
     lines = n // 256 + 64  # GDELT lines are ~400 bytes; if they are shorter, count them and go again
     kept_out = np.zeros(1, np.int64)
     main = np.zeros(1, np.int64)
@@ -190,7 +195,8 @@ def fast_block(block, plan: Plan, codes: np.ndarray, main_month: int = NO_MONTH)
     starts = w.starts[:n_lines].copy()
     dates, status = w.dates[:n_lines], w.status[:n_lines]
     ints, ivalid, offsets, tvalid, sbuf, base = w.ints, w.ivalid, w.offsets, w.tvalid, w.sbuf, w.base
-    counted = dates[(status == 1) | (status >= 3)]  # a taken row's SQLDATE reads the same both ways
+    is_counted = (status == 1) | (status >= 3)
+    counted = dates[is_counted]  # a taken row's SQLDATE reads the same both ways
     if len(counted):
         lo = int(counted.min())
         counts = np.bincount(counted - lo)
@@ -199,8 +205,11 @@ def fast_block(block, plan: Plan, codes: np.ndarray, main_month: int = NO_MONTH)
     else:
         days, day_counts = np.zeros(0, np.int64), np.zeros(0, np.int64)
     columns = _columns(sbuf, base, plan, kept, ints, ivalid, offsets, tvalid)
+    extra = {}
+    if per_line:
+        extra = {"read": status != 0, "counted_days": np.where(is_counted, dates, NO_DATE)}
     return FastBlock(n_lines, starts, int(np.count_nonzero(status)), columns, w.rows[:kept].copy(),
-                     np.flatnonzero(status == 2), days, day_counts, int(main[0]))
+                     np.flatnonzero(status == 2), days, day_counts, int(main[0]), **extra)
 
 
 def _ptr(a: np.ndarray) -> int:

@@ -89,7 +89,7 @@ def _header_names(line: bytes) -> list[str]:
 def looks_like_icews(head: bytes) -> bool:
     """True when the first line of `head` is an ICEWS header (either naming style)."""
     first = head.split(b"\n", 1)[0]
-    if b"\t" not in first:
+    if b"\t" not in first or first[:1].isdigit():  # no header name starts with a digit; a GDELT row does
         return False
     return set(FIELDS) <= set(_header_names(first))
 

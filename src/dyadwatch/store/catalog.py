@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
+import numpy as np
 import pyarrow as pa
 
 from ..errors import StoreError
@@ -62,6 +63,9 @@ def no_store(root: Path) -> StoreError:
     return StoreError(f"{root}: no dyadwatch store here (run `dyadwatch ingest` first)")
 
 
+_MADE: set[Path] = set()  # catalogs whose tables this process made (or found made)
+
+
 class Catalog:
     """The catalog of the store in `root`."""
 
@@ -83,8 +87,9 @@ class Catalog:
             raise no_store(self.root)
         con = self._retry_locked(lambda: duckdb_module().connect(str(self.path), read_only=not write))
         try:
-            if write:
+            if write and self.path not in _MADE:  # once a process (~40 ms a connection)
                 con.execute(CATALOG_DDL)
+                _MADE.add(self.path)
             yield con
         finally:
             con.close()
@@ -181,11 +186,10 @@ class Catalog:
         """One catalog transaction: parts, manifest, quarantine and totals become visible together."""
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         country_text = ",".join(sorted(countries)) if countries else None
-        # one insert per table for the whole batch (per-file inserts cost a statement each)
-        quarantine = [r.quarantine.append_column("md5", pa.repeat(pa.scalar(r.md5), r.quarantine.num_rows))
-                      for r in results if r.quarantine.num_rows]
-        totals = [r.totals.append_column("md5", pa.repeat(pa.scalar(r.md5), r.totals.num_rows))
-                  for r in results if r.totals.num_rows]
+        # one insert per table for the whole batch (per-file inserts cost a statement each), each
+        # file's MD5 repeated over its rows in one go (not a column appended per file)
+        quarantine = _with_md5([r.quarantine for r in results], [r.md5 for r in results])
+        totals = _with_md5([r.totals for r in results], [r.md5 for r in results])
         # as Arrow tables: executemany costs ~1 ms a row (0.1 s for a batch of 100 files)
         parts = _rows_table(["path", "source", "year", "month", "batch", "rows"], new_parts)
         files = _rows_table(
@@ -201,12 +205,12 @@ class Catalog:
                     con.register("new_rows", table)
                     con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM new_rows")
                     con.unregister("new_rows")
-            if quarantine:
-                con.register("q", pa.concat_tables(quarantine))
+            if quarantine is not None:
+                con.register("q", quarantine)
                 con.execute("INSERT INTO quarantine SELECT md5, source_file, source_line, reason, raw FROM q")
                 con.unregister("q")
-            if totals:
-                con.register("t", pa.concat_tables(totals))
+            if totals is not None:
+                con.register("t", totals)
                 con.execute("INSERT INTO daily_totals SELECT md5, source, day, events FROM t")
                 con.unregister("t")
             con.execute("COMMIT")
@@ -220,6 +224,17 @@ class Catalog:
             if p.relative_to(self.root).as_posix() not in recorded:
                 p.unlink()
         dyad_index.clean_orphans(self.root, con)
+
+
+def _with_md5(tables: list[pa.Table], md5s: list[str]) -> pa.Table | None:
+    """The rows of `tables` as one table with an `md5` column (each table's rows get its MD5); None
+    when there are none."""
+    rows = [t.num_rows for t in tables]
+    kept = [t for t in tables if t.num_rows]
+    if not kept:
+        return None
+    table = pa.concat_tables(kept)
+    return table.append_column("md5", pa.array(np.repeat(np.array(md5s, dtype=object), rows), pa.string()))
 
 
 def _rows_table(names: list[str], rows: list) -> pa.Table:

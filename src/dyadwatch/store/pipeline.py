@@ -33,13 +33,17 @@ import pyarrow.parquet as pq
 
 from ..acquire.inputs import Inputs
 from ..sources import gdelt_fast
-from ..sources.reading import FileResult, read_file, reader_init
+from ..sources.reading import FileResult, RunResult, read_files, reader_init
 from .catalog import Catalog
 from .parts import _ROW_GROUP, PartWriter, count_by, id_range, part_writer
 
-BATCH_FILES = 256  # files per atomic commit: a killed ingest loses at most this much work
+BATCH_FILES = 1024  # files per atomic commit: a killed ingest loses at most this much work
 BATCH_BYTES = 1 << 30  # ... and at most this much input: bounds the event ids a batch remembers
-_AHEAD = 2  # files read ahead per worker of the one being written: bounds the staged data waiting
+_AHEAD = 2  # runs read ahead per worker of the one being written: bounds the staged data waiting
+# A reader task reads a run of small files (a 15-minute export is ~1,000-3,500 rows, ~100-400 KB zipped)
+# into one staging file: the fixed cost of a task, a result and a staging file is then paid per run.
+RUN_FILES = 64  # files in a run at most
+RUN_BYTES = 8 << 20  # input bytes in a run at most; a file this big or bigger is a run of its own
 
 
 @dataclass
@@ -84,8 +88,9 @@ def ingest(
     inputs = paths if isinstance(paths, Inputs) else Inputs(paths)
     files, report.problems = inputs.files, list(inputs.problems)
     workers = workers or min(os.cpu_count() or 1, 8)
+    sizes = _sizes(files)  # one stat a file: batches, runs and results all need the sizes
     with catalog.writer_lock():
-        _warm_up(sum(f.stat().st_size for f in files))  # before the fork: the readers share it
+        _warm_up(sum(sizes.values()))  # before the fork: the readers share it
         with _readers(min(workers, len(files))) as pool, inputs.hashing() as digests:
             meanwhile = None
             if catalog.exists():
@@ -105,10 +110,11 @@ def ingest(
                 if pool is not None and not todo.more():
                     pool.shutdown(wait=False)  # the readers exit while the last batch is written
 
+            stored = _StoredParts(catalog, nothing_stored=meanwhile is not None)
             while todo.more():
-                batch = _batch_of(todo, BATCH_FILES, BATCH_BYTES)
+                batch = _batch_of(todo, BATCH_FILES, BATCH_BYTES, sizes)
                 _ingest_batch(catalog, batch, countries, source, pool, workers, report, on_file, meanwhile,
-                                   after_reading, nothing_stored=meanwhile is not None)
+                              after_reading, stored, sizes)
                 meanwhile = None
     report.seconds = time.perf_counter() - started
     return report
@@ -116,7 +122,8 @@ def ingest(
 
 def _ingest_batch(catalog: Catalog, batch: Iterator[tuple[Path, str]], countries, source, pool, workers: int,
                   report: IngestReport, on_file, meanwhile: Callable[[], None] | None = None,
-                  after_reading: Callable[[], None] | None = None, nothing_stored: bool = False) -> None:
+                  after_reading: Callable[[], None] | None = None, stored: "_StoredParts | None" = None,
+                  sizes: dict[Path, int] | None = None) -> None:
     """Read a batch of files (name order) in parallel and write their new events as parts while they
     are read.
 
@@ -125,8 +132,7 @@ def _ingest_batch(catalog: Catalog, batch: Iterator[tuple[Path, str]], countries
     ids already seen in the batch and hands the rest to the part writer, so that encoding Parquet
     overlaps reading. Ids already stored are dropped at the end (`_NewEvents.close`).
     `meanwhile()` runs once the first files are handed out, `after_reading()` once all are read.
-    `nothing_stored`: the store has recorded nothing yet (a new one): there are no stored ids to
-    look for, so the catalog is not opened for them."""
+    `stored`: the store's recorded parts, kept by the ingest from batch to batch."""
     batch_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     staging = catalog.root / "staging" / batch_id
     staging.mkdir(parents=True, exist_ok=True)
@@ -134,19 +140,18 @@ def _ingest_batch(catalog: Catalog, batch: Iterator[tuple[Path, str]], countries
     args = ((str(p), m, str(staging), countries, source) for p, m in batch)
     events_dir = (catalog.root / "events").resolve()
     events_dir.mkdir(parents=True, exist_ok=True)
-    new = _NewEvents(catalog, events_dir, batch_id, nothing_stored)
+    stored = stored if stored is not None else _StoredParts(catalog)
+    new = _NewEvents(catalog, events_dir, batch_id, stored)
     try:
-        reading = _read_in_order(args, pool, workers, meanwhile, handed_out=new.writer.drain)
-        for group in _same_name_groups(reading):
-            group.sort(key=lambda r: r.md5)  # files of the same name rank by content
-            for r in group:
+        runs = ((r, str(staging), countries, source) for r in _runs_of(batch, sizes))
+        for run in _read_in_order(runs, pool, workers, meanwhile, handed_out=new.writer.drain):
+            for r in run.files:
                 (report.failed if r.error else results).append(r)
                 if on_file:
                     on_file(r, r.size)
-            new.add([r.staged for r in group if not r.error and r.staged])
-            for r in group:
-                if r.staged:
-                    Path(r.staged).unlink(missing_ok=True)
+            if run.staged:
+                new.add(run.staged)
+                Path(run.staged).unlink(missing_ok=True)
         if after_reading is not None:
             after_reading()
         new_parts, stored_by_file = new.close()
@@ -155,6 +160,7 @@ def _ingest_batch(catalog: Catalog, batch: Iterator[tuple[Path, str]], countries
     results.sort(key=lambda r: r.path)
     report.files.extend(results)
     catalog.record(batch_id, results, countries, new_parts, stored_by_file)
+    stored.recorded(new_parts)
     report.rows_stored += sum(p[5] for p in new_parts)
     shutil.rmtree(staging, ignore_errors=True)
 
@@ -187,25 +193,25 @@ def _readers(workers: int) -> Iterator[ProcessPoolExecutor | None]:
 
 def _read_in_order(args: Iterator[tuple], pool: ProcessPoolExecutor | None, workers: int,
                    meanwhile: Callable[[], None] | None = None,
-                   handed_out: Callable[[], None] | None = None) -> Iterator[FileResult]:
-    """`read_file(*a)` for each of `args`, in the reader processes of `pool` (a few files ahead of the
-    one yielded), yielded in the order of `args`. `meanwhile()` runs once the first files are handed
+                   handed_out: Callable[[], None] | None = None) -> Iterator[RunResult]:
+    """`read_files(*a)` for each of `args`, in the reader processes of `pool` (a few runs ahead of the
+    one yielded), yielded in the order of `args`. `meanwhile()` runs once the first runs are handed
     out (before any is read when there is no pool); `handed_out()` once the last one is (with a pool)."""
     if pool is None:
         if meanwhile is not None:
             meanwhile()
         for a in args:
-            yield read_file(*a)
+            yield read_files(*a)
         return
     todo = iter(args)
-    running = deque(pool.submit(read_file, *a) for a in itertools.islice(todo, workers * (_AHEAD + 1)))
+    running = deque(pool.submit(read_files, *a) for a in itertools.islice(todo, workers * (_AHEAD + 1)))
     if meanwhile is not None:
         meanwhile()
     while running:
         result = running.popleft().result()
         following = next(todo, None)
         if following is not None:
-            running.append(pool.submit(read_file, *following))
+            running.append(pool.submit(read_files, *following))
         elif handed_out is not None:
             handed_out()
             handed_out = None
@@ -233,32 +239,68 @@ class _Peekable:
         return self
 
 
-def _same_name_groups(results: Iterator[FileResult]) -> Iterator[list[FileResult]]:
-    """Consecutive results with the same file name, together (their rows are ranked by line across them)."""
-    group: list[FileResult] = []
-    for r in results:
-        if group and r.name != group[0].name:
+def _runs_of(batch: Iterator[tuple[Path, str]], sizes: dict[Path, int] | None = None) -> Iterator[list[tuple[str, str]]]:
+    """The (path, MD5) pairs of a batch (name order) as runs for the readers: consecutive small files,
+    at most RUN_FILES and RUN_BYTES of input, each file of RUN_BYTES or more alone, and files of the
+    same name always in one run, ranked by content MD5 (their rows rank by line across them)."""
+    run: list[tuple[str, str]] = []
+    size = 0
+    run_month = None
+    for group in _same_name(batch):
+        group.sort(key=lambda pm: pm[1])
+        nbytes = [sizes[p] if sizes and p in sizes else _size(p) for p, _ in group]
+        big = len(group) == 1 and nbytes[0] >= RUN_BYTES
+        month = _name_month(group[0][0].name)
+        if run and (big or len(run) + len(group) > RUN_FILES or size + sum(nbytes) > RUN_BYTES
+                    or month != run_month):
+            yield run
+            run, size = [], 0
+        run += [(str(p), m) for p, m in group]
+        size += sum(nbytes)
+        run_month = month
+        if big:
+            yield run
+            run, size = [], 0
+    if run:
+        yield run
+
+
+def _same_name(pairs: Iterator[tuple[Path, str]]) -> Iterator[list[tuple[Path, str]]]:
+    """Consecutive (path, MD5) pairs of the same file name, together."""
+    group: list[tuple[Path, str]] = []
+    for pm in pairs:
+        if group and pm[0].name != group[0][0].name:
             yield group
             group = []
-        group.append(r)
+        group.append(pm)
     if group:
         yield group
 
 
-def _staged_table(paths: list[str]) -> pa.Table | None:
-    """The staged events of files with the same name, as one table ranked like the store keeps a
-    repeated id: by line, then by the order of `paths` (content MD5)."""
-    tables = []
-    for path in paths:
-        with pa.memory_map(path) as source:
-            tables.append(ipc.open_file(source).read_all())
-    tables = [t for t in tables if t.num_rows]
-    if not tables:
-        return None
-    if len(tables) == 1:
-        return tables[0]
-    table = pa.concat_tables(tables)
-    return table.take(pc.sort_indices(table, [("source_line", "ascending")]))  # a stable sort
+def _name_month(name: str) -> str | None:
+    """The month a GDELT file name gives (`20201101000000.export.CSV.zip`: 202011): a run ends where it
+    changes, so that most of a run's rows fall in one partition, which the part writer takes without a
+    copy. None for other names."""
+    head = name[:6]
+    return head if len(name) >= 8 and name[:8].isdigit() else None
+
+
+def _sizes(files: list[Path]) -> dict[Path, int]:
+    return {f: _size(f) for f in files}
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # the reader reports it
+        return 0
+
+
+def _staged_table(path: str) -> pa.Table | None:
+    """The events a reader staged for a run (None when it kept none), memory-mapped."""
+    with pa.memory_map(path) as source:
+        table = ipc.open_file(source).read_all()
+    return table if table.num_rows else None
 
 
 class _IdRuns:
@@ -310,6 +352,39 @@ class _IdRuns:
             self.runs[-1] = np.sort(np.concatenate([self.runs[-1], last]), kind="stable")
 
 
+class _StoredParts:
+    """The store's recorded parts by (source, year, month), read from the catalog once per ingest (when
+    the first batch needs them) and kept up to date as batches are recorded, with each part's row
+    groups' event-id ranges read from its footer once: a batch's work on the stored parts then does
+    not grow with the number of files (and catalog rows) already stored."""
+
+    def __init__(self, catalog: Catalog, nothing_stored: bool = False):
+        self.catalog = catalog
+        self.parts: dict[tuple, list[str]] | None = {} if nothing_stored else None
+        self.ranges: dict[str, list[tuple[float, float]]] = {}
+
+    def by_partition(self) -> dict[tuple, list[str]]:
+        if self.parts is None:
+            self.parts = self.catalog.parts_by_partition()
+        return self.parts
+
+    def recorded(self, new_parts: list[tuple]) -> None:
+        """Add a recorded batch's parts ((path relative to the store, source, year, month, ...) rows)."""
+        if self.parts is None:
+            return  # not read yet: reading the catalog will find them
+        root = self.catalog.root.resolve()
+        for rel, source, y, m, *_ in new_parts:
+            self.parts.setdefault((source, int(y), int(m)), []).append(str(root / rel))
+
+    def id_ranges(self, path: str) -> list[tuple[float, float]]:
+        """(min, max) event id of each row group of the part at `path`."""
+        got = self.ranges.get(path)
+        if got is None:
+            meta = pq.read_metadata(path)
+            got = self.ranges[path] = [id_range(meta, i) for i in range(meta.num_row_groups)]
+        return got
+
+
 class _NewEvents:
     """The events of one batch that are new to the store, written as parts (invisible until recorded).
 
@@ -319,25 +394,20 @@ class _NewEvents:
     an event id belongs to its event date's partition, and new GDELT ids are above every stored one, so
     usually no stored id is read at all. A part that held stored ids is rewritten without them."""
 
-    def __init__(self, catalog: Catalog, events_dir: Path, batch_id: str, nothing_stored: bool = False):
+    def __init__(self, catalog: Catalog, events_dir: Path, batch_id: str, stored: "_StoredParts"):
         self.catalog = catalog
         self.writer = PartWriter(events_dir, batch_id)
         self.seen: dict[str, _IdRuns] = {}
         self.stored_by_file: dict[str, int] = {}
-        # the store's recorded parts, read on the first add (none to read in a store that has recorded
-        # nothing yet)
-        self.stored_parts: dict[tuple, list[str]] | None = {} if nothing_stored else None
+        self.stored = stored
 
     def _stored_parts(self) -> dict[tuple, list[str]]:
-        # read once, while the readers read the batch's first files (not in the serial end of the
-        # batch): nothing else writes meanwhile, this process holds the writer lock
-        if self.stored_parts is None:
-            self.stored_parts = self.catalog.parts_by_partition()
-        return self.stored_parts
+        return self.stored.by_partition()
 
-    def add(self, staged: list[str]) -> None:
+    def add(self, staged: str) -> None:
+        """Take the events a reader staged for a run of files (in ranking order)."""
         self._stored_parts()
-        table = _staged_table(staged) if staged else None
+        table = _staged_table(staged)
         if table is None:
             return
         keep = np.ones(table.num_rows, dtype=bool)
@@ -384,15 +454,11 @@ class _NewEvents:
         hi = max(r[1] for r in ranges)
         stored_ids = []
         for other in stored_parts:
-            f = pq.ParquetFile(other)
-            groups = []
-            for i in range(f.metadata.num_row_groups):
-                first, last = id_range(f.metadata, i)
-                if first <= hi and last >= lo:  # ids of this row group may be among the new ones
-                    groups.append(i)
+            groups = [i for i, (first, last) in enumerate(self.stored.id_ranges(other))
+                      if first <= hi and last >= lo]  # ids of these row groups may be among the new ones
             if groups:
-                stored_ids.append(f.read_row_groups(groups, columns=["event_id"])["event_id"].to_numpy())
-            f.close()
+                with pq.ParquetFile(other) as f:
+                    stored_ids.append(f.read_row_groups(groups, columns=["event_id"])["event_id"].to_numpy())
         if not stored_ids:
             new.close()
             return path, n
@@ -427,12 +493,18 @@ class _NewEvents:
 
 def _first_by_line(table: pa.Table, rows: np.ndarray, inverse: np.ndarray, n_ids: int) -> np.ndarray:
     """Mask of `rows` of `table` that are the first of their event id (`inverse`: each row's id number)
-    by source line, then position: a reader's rows are not in line order (the lane puts each file's
-    rows of its main month first), and files of the same name come sorted by line (`_staged_table`)."""
+    by file name, then source line, then position. A run's rows come file by file in ranking order
+    (name, then content MD5 among files of the same name), but a reader's rows of one file are not in
+    line order (the lane puts each file's rows of its main month first)."""
     if n_ids == len(rows):  # no id repeats (the usual case)
         return np.ones(len(rows), dtype=bool)
     lines = table["source_line"].to_numpy()[rows]
-    order = np.lexsort((np.arange(len(rows)), lines, inverse))  # by id, then line, then position
+    # each row's file name, as its rank among the names (a run's files come in name order)
+    encoded = pc.dictionary_encode(table["source_file"].take(pa.array(rows))).combine_chunks()
+    rank = np.empty(len(encoded.dictionary), dtype=np.int64)
+    rank[pc.array_sort_indices(encoded.dictionary).to_numpy()] = np.arange(len(encoded.dictionary))
+    names = rank[encoded.indices.to_numpy(zero_copy_only=False)]
+    order = np.lexsort((np.arange(len(rows)), lines, names, inverse))  # by id, name, line, position
     ids = inverse[order]
     first = np.zeros(len(rows), dtype=bool)
     first[order[np.flatnonzero(np.diff(ids, prepend=-1))]] = True  # the first row of each id in that order
@@ -466,14 +538,14 @@ def _new_files_as_hashed(files, md5s, known: set[str], report: IngestReport, on_
             yield f, m
 
 
-def _batch_of(todo: _Peekable, size: int, max_bytes: int) -> Iterator[tuple[Path, str]]:
+def _batch_of(todo: _Peekable, size: int, max_bytes: int, sizes: dict[Path, int] | None = None) -> Iterator[tuple[Path, str]]:
     """The next run of `todo` ((path, md5) pairs in name order): at most `size` files and `max_bytes` of
     input, at least one file, and never split between files of the same name (they rank together)."""
     n = total = 0
     last = None
     while todo.more():
         path = todo.peek()[0]
-        nbytes = path.stat().st_size
+        nbytes = sizes[path] if sizes and path in sizes else _size(path)
         if n and path.name != last and (n >= size or total + nbytes > max_bytes):
             return
         yield next(todo)
