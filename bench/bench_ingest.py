@@ -1,5 +1,17 @@
 """Ingest benchmark: zipped GDELT 2.0 exports -> filtered store, against pandas and polars `read_csv`.
 
+    python bench/bench_ingest.py
+
+runs two cases on the same 3,000,000 rows (2016-01-01 .. 2025-03-31, filtered to RUS and its five
+partners), each input built once under --inputs (default /tmp/bench-input) with make_gdelt_input.py:
+
+- `files` (the default case): the shape GDELT publishes, 15-minute exports of ~1,000 rows on average
+  (`--rows-per-file`; synth sizes them by year, ~1,350 in 2016 to ~770 in 2025): 3,000 files;
+- `big`: the same rows in 50 files of 60,000 (the shape of the earlier benchmark).
+
+The per-file fixed cost is then (seconds of `files` - seconds of `big`) / (3,000 - 50), for
+dyadwatch: what a file costs beyond its rows. One folder of your own instead:
+
     python bench/make_gdelt_input.py --rows 5000000 --files 50 --out /tmp/bench-input/5m --seed 0
     python bench/bench_ingest.py --input /tmp/bench-input/5m --workers 2
 
@@ -416,11 +428,12 @@ def breakdown(folder: Path, n_files: int, countries: frozenset[str]) -> list[tup
         md5 = time.process_time() - t
         events = Path(tmp) / "events"
         events.mkdir()
-        writer = dw_pipeline._NewEvents(Catalog(Path(tmp) / "store"), events, "breakdown")
+        catalog = Catalog(Path(tmp) / "store")
+        writer = dw_pipeline._NewEvents(catalog, events, "breakdown", dw_pipeline._StoredParts(catalog, True))
         t = time.process_time()
         for r in results:
             if r.staged:
-                writer.add([r.staged])
+                writer.add(r.staged)
         writer.writer.close()
         write = time.process_time() - t
     per = 1e6 / rows
@@ -432,12 +445,37 @@ def breakdown(folder: Path, n_files: int, countries: frozenset[str]) -> list[tup
     return out
 
 
+PARTNERS = "RUS,TUR,CHN,IND,IRN,PRK"  # Russia and its five partners of the reference paper
+
+
+def built_input(folder: Path, rows: int, start: str, end: str, rows_per_file: int | None = None,
+                files: int | None = None) -> Path:
+    """A synthetic input made once by make_gdelt_input.py (a `.done` file marks a finished one)."""
+    if not (folder / ".done").exists():
+        cmd = [sys.executable, str(REPO / "bench" / "make_gdelt_input.py"), "--rows", str(rows), "--start", start,
+               "--end", end, "--out", str(folder)]
+        cmd += ["--rows-per-file", str(rows_per_file)] if rows_per_file else ["--files", str(files)]
+        print("making", folder, file=sys.stderr)
+        subprocess.run(cmd, check=True)
+        (folder / ".done").write_text(" ".join(cmd))
+    return folder
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--input", required=True, type=Path, help="folder of *.export.CSV.zip (make_gdelt_input.py)")
+    ap.add_argument("--input", type=Path, help="one folder of *.export.CSV.zip (make_gdelt_input.py) instead of "
+                    "the two built cases")
+    ap.add_argument("--inputs", type=Path, default=Path("/tmp/bench-input"), help="where the two cases' inputs "
+                    "are built once [/tmp/bench-input]")
+    ap.add_argument("--rows", type=int, default=3_000_000, help="rows of each case [3000000]")
+    ap.add_argument("--rows-per-file", type=int, default=1000, help="mean rows per file of the `files` case [1000]")
+    ap.add_argument("--big-files", type=int, default=50, help="files of the `big` case [50]")
+    ap.add_argument("--start", default="2016-01-01", help="first day of the built inputs [2016-01-01]")
+    ap.add_argument("--end", default="2025-03-31", help="last day of the built inputs [2025-03-31]")
     ap.add_argument("--workers", type=int, default=2, help="dyadwatch reader processes [2]")
-    ap.add_argument("--countries", default="RUS,TUR", help="country filter [RUS,TUR]")
-    ap.add_argument("--only", default=",".join(CONTESTANTS), help=f"comma list of contestants [{','.join(CONTESTANTS)}]")
+    ap.add_argument("--countries", default=None, help=f"country filter [{PARTNERS}; RUS,TUR with --input]")
+    ap.add_argument("--only", default=None, help=f"comma list of contestants [dyadwatch,polars for the two "
+                    f"cases; all with --input: {','.join(CONTESTANTS)}]")
     ap.add_argument("--repeat", type=int, default=1, help="runs per contestant; the fastest is reported [1]")
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--breakdown", type=int, metavar="N",
@@ -448,7 +486,16 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if a.run:
         return child_main(a)
+    if a.countries is None:
+        a.countries = "RUS,TUR" if a.input else PARTNERS
+    if a.only is None:
+        a.only = ",".join(CONTESTANTS) if a.input else "dyadwatch,polars"
+    if a.input is None and not a.breakdown:
+        return two_cases(a)
     if a.breakdown:
+        if a.input is None:
+            a.input = built_input(a.inputs / f"files-{a.rows}-{a.rows_per_file}", a.rows, a.start, a.end,
+                                  rows_per_file=a.rows_per_file)
         if a.plain:
             os.environ["DYADWATCH_PLAIN_READER"] = "1"
         rows = breakdown(a.input, a.breakdown, frozenset(a.countries.split(",")))
@@ -457,11 +504,45 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {label.replace('  ', '&nbsp;&nbsp;')} | {seconds:.3f} |")
         return 0
 
-    files = input_files(a.input)
     names = [n for n in a.only.split(",") if n]
     unknown = set(names) - set(CONTESTANTS)
     if unknown:
         ap.error(f"unknown contestant(s) {', '.join(sorted(unknown))}; choose from {', '.join(CONTESTANTS)}")
+    run_case(a, names)
+    return 0
+
+
+def two_cases(a: argparse.Namespace) -> int:
+    """The `files` case (GDELT's shape) and the `big` case on the same rows, and the per-file cost."""
+    names = [n for n in a.only.split(",") if n]
+    unknown = set(names) - set(CONTESTANTS)
+    if unknown:
+        raise SystemExit(f"unknown contestant(s) {', '.join(sorted(unknown))}; choose from {', '.join(CONTESTANTS)}")
+    small = built_input(a.inputs / f"files-{a.rows}-{a.rows_per_file}", a.rows, a.start, a.end,
+                        rows_per_file=a.rows_per_file)
+    big = built_input(a.inputs / f"big-{a.rows}-{a.big_files}", a.rows, a.start, a.end, files=a.big_files)
+    out = {}
+    a._two_cases = True
+    for case, folder in (("files", small), ("big", big)):
+        a.input = folder
+        print(f"\n### case `{case}`: {folder}", flush=True)
+        out[case] = run_case(a, names)
+    n_small, n_big = len(input_files(small)), len(input_files(big))
+    s, b = out["files"]["dyadwatch"], out["big"]["dyadwatch"]
+    per_file = (s["seconds"] - b["seconds"]) / (n_small - n_big) * 1e3
+    per_file_cpu = (s["cpu_seconds"] - b["cpu_seconds"]) / (n_small - n_big) * 1e3
+    print(f"\nper-file fixed cost (dyadwatch): {per_file:.3f} ms a file of wall time, {per_file_cpu:.3f} ms of CPU "
+          f"({n_small:,} files against {n_big:,}, the same {s['rows']:,} rows); `files` at "
+          f"{s['rows_per_s']:,.0f} rows/s, `big` at {b['rows_per_s']:,.0f} rows/s")
+    if a.json:
+        a.json.write_text(json.dumps({case: {k: {x: y for x, y in r.items() if x not in ("stdout", "stderr")}
+                                             for k, r in res.items()} for case, res in out.items()}, indent=2))
+    return 0
+
+
+def run_case(a: argparse.Namespace, names: list[str]) -> dict[str, dict]:
+    """Each contestant on `a.input`; prints the table; the results by contestant."""
+    files = input_files(a.input)
     info = machine()
     info["input"] = {
         "folder": str(a.input),
@@ -497,11 +578,11 @@ def main(argv: list[str] | None = None) -> int:
         f"({info['cpu']}), {info['memory_gib']} GiB; Python {info['python']}, pyarrow {c['pyarrow']}, "
         f"duckdb {c['duckdb']}, isal {c['isal']}, deflate {c['deflate']}, pandas {c['pandas']}, polars {c['polars']}\n"
     )
-    print(table)
-    if a.json:
+    print(table, flush=True)
+    if a.json and not getattr(a, "_two_cases", False):
         slim = [{k: v for k, v in r.items() if k not in ("stdout", "stderr")} for r in results]
         a.json.write_text(json.dumps({"machine": info, "results": slim}, indent=2))
-    return 0
+    return {r["name"]: r for r in results}
 
 
 if __name__ == "__main__":
