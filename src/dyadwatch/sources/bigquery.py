@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ..knowledge.schema import GDELT_QUERY_COLUMNS
 from .base import Chunk, InputError, InputFile, Reject, conform
 from .gdelt import CANONICAL, MAX_RAW, NUMERIC, V2_COLUMNS, GdeltSource
 
@@ -50,7 +51,8 @@ BOM = b"\xef\xbb\xbf"
 # without these an event is no use to a measure: an export lacking one is refused as a whole
 REQUIRED = ("GLOBALEVENTID", "SQLDATE", "Actor1CountryCode", "Actor2CountryCode", "EventCode", "QuadClass")
 # the GDELT columns the canonical schema takes (what the query selects), in GDELT's order
-WANTED = tuple(c for c in V2_COLUMNS if c in CANONICAL)
+WANTED = GDELT_QUERY_COLUMNS
+assert WANTED == tuple(c for c in V2_COLUMNS if c in CANONICAL)
 TOTALS_COLUMNS = ("source", "day", "events")
 _ADM2 = ("Actor1Geo_ADM2Code", "Actor2Geo_ADM2Code", "ActionGeo_ADM2Code")
 _BATCH = 1 << 16  # rows per chunk
