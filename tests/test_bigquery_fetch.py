@@ -260,3 +260,49 @@ def test_fetch_bigquery_rejects_bad_arguments(fake, tmp_path):
         r = invoke(*args, "--store", str(tmp_path / "s"))
         assert r.exit_code == 1 and message in r.output, (args, r.output)
     assert fake.ran == []
+
+
+def test_google_runner_binds_every_value_as_a_query_parameter():
+    """The adapter over google-cloud-bigquery, on a stand-in of its classes: what it hands the client."""
+    import types
+
+    made = []
+    module = types.SimpleNamespace(
+        ScalarQueryParameter=lambda name, typ, value: ("scalar", name, typ, value),
+        ArrayQueryParameter=lambda name, typ, values: ("array", name, typ, values),
+        QueryJobConfig=lambda **kw: kw,
+    )
+    table = pa.table({"source": ["gdelt2"], "day": [20201113], "events": [3]})
+
+    class Rows:
+        def to_arrow_iterable(self):
+            return iter(table.to_batches())
+
+    class Job:
+        job_id, total_bytes_processed, total_bytes_billed = "j1", 123, 10 << 20
+
+        def result(self):
+            return Rows()
+
+    class Client:
+        def query(self, sql, job_config):
+            made.append((sql, job_config))
+            return Job()
+
+    runner = bq.GoogleRunner(Client(), module)
+    q = bq.events_query(2, D(2020, 11, 13), D(2020, 11, 15), ["TUR", "RUS"])
+    assert runner.estimate(q) == 123
+    sql, config = made[0]
+    assert sql == q.sql and config["dry_run"] is True and config["use_query_cache"] is False
+    utc = dt.timezone.utc
+    assert config["query_parameters"] == [
+        ("scalar", "partition_from", "TIMESTAMP", dt.datetime(2020, 11, 12, tzinfo=utc)),
+        ("scalar", "partition_to", "TIMESTAMP", dt.datetime(2020, 11, 17, tzinfo=utc)),
+        ("scalar", "added_from", "INT64", 20201113000000),
+        ("scalar", "added_to", "INT64", 20201115235959),
+        ("array", "countries", "STRING", ["RUS", "TUR"]),
+    ]
+    job = runner.run(bq.totals_query(2, D(2020, 11, 13), D(2020, 11, 15)), max_bytes_billed=5 << 30)
+    assert made[1][1]["maximum_bytes_billed"] == 5 << 30 and "dry_run" not in made[1][1]
+    assert (job.job_id, job.bytes_processed, job.bytes_billed) == ("j1", 123, 10 << 20)
+    assert pa.Table.from_batches(list(job.batches())).equals(table)
