@@ -1,9 +1,9 @@
 """Sources: one module per input format (GDELT 2.0 and 1.0 in `gdelt`, with its compiled lane
-`gdelt_fast`; ICEWS in `icews`), each turning a file into canonical event rows, quarantined rows and
-per-day totals (`base`); `whole` inflates a zip member in one call; `reading` reads one file into
-staging (what an ingest's reader process runs). `detect` picks the source for a file from its name and
-first line (a BigQuery export, `bigquery`, by its magic bytes or header). Sources may import `knowledge` and the base modules (`errors`, `native`), never the
-store or a later stage: they know nothing of where their rows go.
+`gdelt_fast`; ICEWS in `icews`; BigQuery exports of GDELT in `bigquery`), each turning a file into
+canonical event rows, quarantined rows and per-day totals (`base`); `whole` inflates a zip member in
+one call; `reading` reads one file into staging (what an ingest's reader process runs). `detect` picks
+the source for a file from its name and first bytes. Sources may import `knowledge` and the base
+modules (`errors`, `native`), never the store or a later stage: they know nothing of where their rows go.
 """
 
 from __future__ import annotations
