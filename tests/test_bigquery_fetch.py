@@ -306,3 +306,27 @@ def test_google_runner_binds_every_value_as_a_query_parameter():
     assert made[1][1]["maximum_bytes_billed"] == 5 << 30 and "dry_run" not in made[1][1]
     assert (job.job_id, job.bytes_processed, job.bytes_billed) == ("j1", 123, 10 << 20)
     assert pa.Table.from_batches(list(job.batches())).equals(table)
+
+
+def test_fetch_writes_pages_of_another_type_into_one_file(tmp_path):
+    """A page whose column is all NULL may come typed `null`: it is cast to the file's schema."""
+    first = pa.table({"GLOBALEVENTID": [1, 2], "SOURCEURL": ["a", "b"]})
+    second = pa.table({"GLOBALEVENTID": [3], "SOURCEURL": pa.nulls(1)})
+
+    class Job:
+        job_id, bytes_processed, bytes_billed = "j", 1, 1
+
+        def batches(self):
+            return iter([*first.to_batches(), *second.to_batches()])
+
+    class Runner:
+        def run(self, q, max_bytes_billed):
+            return Job()
+
+    q = bq.events_query(2, D(2020, 11, 13), D(2020, 11, 13), ["RUS"])
+    f = bq.fetch(Runner(), q, tmp_path / "out.parquet", 1)
+    import pyarrow.parquet as pq
+
+    got = pq.read_table(f.path)
+    assert got["SOURCEURL"].to_pylist() == ["a", "b", None] and got.schema.equals(first.schema)
+    assert f.rows == 3 and not (tmp_path / "out.parquet.part").exists()

@@ -220,12 +220,17 @@ def fetch(runner: Runner, query: Query, dest: Path, max_bytes_billed: int) -> Fe
                         continue
                     if writer is None:
                         writer = pq.ParquetWriter(part, batch.schema, compression="zstd")
+                    elif not batch.schema.equals(writer.schema):  # a page typed otherwise (all nulls)
+                        batch = pa.Table.from_batches([batch]).cast(writer.schema).combine_chunks().to_batches()[0]
                     writer.write_batch(batch)
                     rows += batch.num_rows
             finally:
                 if writer is not None:
                     writer.close()
-    except Exception:
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise BigQueryError(f"{dest}: cannot write the {query.kind} result ({_one_line(exc)})") from None
+    except BaseException:
         part.unlink(missing_ok=True)
         raise
     path = None
