@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import io
 import json
 import re
 import zlib
@@ -41,7 +40,7 @@ import pyarrow.csv as pacsv
 
 from ..knowledge.schema import GDELT_QUERY_COLUMNS
 from .base import Chunk, InputError, InputFile, Reject, conform
-from .gdelt import CANONICAL, MAX_RAW, NUMERIC, V2_COLUMNS, GdeltSource
+from .gdelt import BLOCK_SIZE, CANONICAL, MAX_RAW, NUMERIC, V2_COLUMNS, GdeltSource, _blocks
 
 PARQUET_MAGIC = b"PAR1"
 AVRO_MAGIC = b"Obj\x01"
@@ -332,33 +331,67 @@ def _all_null(table: pa.Table):
 
 
 def _json_tables(file: InputFile, layout: Layout, columns, limit):
+    """Blocks of whole lines; each parsed at once by pyarrow when it is the usual block (every line an
+    object of text and numbers), else line by line, so that a bad line is quarantined alone."""
+    import pyarrow.json as pajson
+
     with _errors(file, "JSON"):
         stream = _open_text(file, layout)
         try:
-            values: dict[str, list] = {c: [] for c in columns}
-            numbers: list[int] = []
-            rejects: list[Reject] = []
-            for number, line in enumerate(stream, start=1):
-                if number == 1 and line.startswith(BOM):
-                    line = line[len(BOM):]
-                if not line.strip():
-                    continue
-                reason, row = _json_row(line, columns)
-                if reason:
-                    rejects.append(Reject(number, reason, line.rstrip(b"\r\n")[:MAX_RAW].decode("utf-8", "replace")))
+            first = 1
+            for block in _blocks(stream, BLOCK_SIZE if limit is None else 1 << 16):
+                n_lines = bytes(block[-1:]) != b"\n"
+                n_lines += int(np.count_nonzero(np.frombuffer(block, np.uint8) == 10))
+                table = _json_block(pajson, block, columns, n_lines)
+                if table is not None:
+                    yield table, np.arange(first, first + n_lines), []
                 else:
-                    numbers.append(number)
-                    for c in columns:
-                        values[c].append(row.get(c))
-                if len(numbers) >= (limit or _BATCH):
-                    yield _text_table(values, columns), np.array(numbers, np.int64), rejects
-                    if limit is not None:
-                        return
-                    values, numbers, rejects = {c: [] for c in columns}, [], []
-            if numbers or rejects:
-                yield _text_table(values, columns), np.array(numbers, np.int64), rejects
+                    yield from _json_lines(bytes(block), first, columns, limit)
+                first += n_lines
+                if limit is not None:
+                    return
         finally:
             stream.close()
+
+
+def _json_block(pajson, block, columns, n_lines: int) -> pa.Table | None:
+    """A block of JSON lines as text columns, or None when pyarrow cannot read it as the usual block."""
+    try:
+        table = pajson.read_json(pa.BufferReader(pa.py_buffer(block)),
+                                 read_options=pajson.ReadOptions(use_threads=False, block_size=1 << 22))
+    except pa.ArrowException:
+        return None
+    if table.num_rows != n_lines:  # a blank line, which pyarrow skips: numbered line by line instead
+        return None
+    out = {}
+    for c in columns:
+        if c not in table.column_names:
+            out[c] = pa.nulls(n_lines, pa.string())
+            continue
+        typ = table[c].type
+        if not (pa.types.is_string(typ) or pa.types.is_int64(typ) or pa.types.is_float64(typ) or pa.types.is_null(typ)):
+            return None  # nested or boolean values: each line says which
+        out[c] = table[c].cast(pa.string())
+    return pa.table(out)
+
+
+def _json_lines(block: bytes, first: int, columns, limit):
+    values: dict[str, list] = {c: [] for c in columns}
+    numbers: list[int] = []
+    rejects: list[Reject] = []
+    for number, line in enumerate(block.split(b"\n"), start=first):
+        if not line.strip():
+            continue
+        reason, row = _json_row(line, columns)
+        if reason:
+            rejects.append(Reject(number, reason, line.rstrip(b"\r")[:MAX_RAW].decode("utf-8", "replace")))
+        else:
+            numbers.append(number)
+            for c in columns:
+                values[c].append(row.get(c))
+        if limit is not None and len(numbers) >= limit:
+            break
+    yield _text_table(values, columns), np.array(numbers, np.int64), rejects
 
 
 def _json_row(line: bytes, columns) -> tuple[str | None, dict]:
