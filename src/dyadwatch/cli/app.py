@@ -1,6 +1,6 @@
 """The `dyadwatch` command line: the Typer app, with every command module's commands registered.
 
-Each command module (`ingest`, `demo`, `measures`, `brief`, `web`, `claims`, `synth`) defines plain
+Each command module (`ingest`, `bigquery`, `demo`, `measures`, `brief`, `web`, `claims`, `synth`) defines plain
 functions over the shared options (`options`); this module alone knows the app and registers them, so
 no command module imports another's app and nothing imports this one but the entry point. The command
 line may import every stage; its top level imports none that loads Arrow or DuckDB.
@@ -13,18 +13,19 @@ import sys
 
 import typer
 
-from . import brief, claims, demo, ingest, measures, synth, web
+from . import bigquery, brief, claims, demo, ingest, measures, synth, web
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Measure how a relationship between two states changes, from open event data (GDELT, ICEWS).",
 )
-fetch_app = typer.Typer(no_args_is_help=True, help="Download event files from their publishers.")
+fetch_app = typer.Typer(no_args_is_help=True, help="Download event files from their publishers, or query GDELT in BigQuery.")
 app.add_typer(fetch_app, name="fetch")
 
 app.command()(ingest.ingest)
 fetch_app.command("gdelt")(ingest.fetch_gdelt_cmd)
+fetch_app.command("bigquery")(bigquery.fetch_bigquery_cmd)
 app.command()(ingest.status)
 app.command()(ingest.compact)
 app.command()(ingest.events)

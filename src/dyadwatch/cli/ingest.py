@@ -91,6 +91,16 @@ def print_ingest(report: IngestReport) -> None:
     )
     if report.rows_rejected:
         console.print("see the quarantined rows with: dyadwatch quarantine", highlight=False)
+    untotalled = [f.name for f in report.files if f.rows_kept and not f.totals.num_rows]
+    if untotalled and not any(f.totals.num_rows for f in report.files):
+        # a BigQuery export of a filtered query holds no "all events": its days have no totals
+        console.print(
+            f"note: {len(untotalled)} file(s) gave events but no per-day totals ({untotalled[0]}"
+            f"{', ...' if len(untotalled) > 1 else ''}: a filtered BigQuery export holds no \"all events\"); "
+            "normalised measures need them: ingest the totals query's result too "
+            "(dyadwatch fetch bigquery --print-sql prints it)",
+            highlight=False,
+        )
 
 
 def ingest(

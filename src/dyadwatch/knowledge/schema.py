@@ -65,3 +65,18 @@ DAILY_TOTALS_SCHEMA = pa.schema(
 
 def empty_events() -> pa.Table:
     return EVENT_SCHEMA.empty_table()
+
+
+# The GDELT event columns the canonical schema takes (`sources.gdelt.CANONICAL`), in GDELT's order: what a
+# BigQuery query selects (`acquire.bigquery`), and no more (BigQuery bills by the bytes of the columns read).
+GDELT_QUERY_COLUMNS = (
+    "GLOBALEVENTID", "SQLDATE",
+    "Actor1Code", "Actor1Name", "Actor1CountryCode", "Actor1KnownGroupCode", "Actor1Type1Code",
+    "Actor1Type2Code", "Actor1Type3Code",
+    "Actor2Code", "Actor2Name", "Actor2CountryCode", "Actor2KnownGroupCode", "Actor2Type1Code",
+    "Actor2Type2Code", "Actor2Type3Code",
+    "IsRootEvent", "EventCode", "EventBaseCode", "EventRootCode", "QuadClass", "GoldsteinScale",
+    "NumMentions", "NumSources", "NumArticles", "AvgTone",
+    "ActionGeo_Type", "ActionGeo_FullName", "ActionGeo_CountryCode", "ActionGeo_ADM1Code", "ActionGeo_Lat",
+    "ActionGeo_Long", "DATEADDED", "SOURCEURL",
+)

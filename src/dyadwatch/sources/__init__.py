@@ -1,9 +1,9 @@
 """Sources: one module per input format (GDELT 2.0 and 1.0 in `gdelt`, with its compiled lane
-`gdelt_fast`; ICEWS in `icews`), each turning a file into canonical event rows, quarantined rows and
-per-day totals (`base`); `whole` inflates a zip member in one call; `reading` reads one file into
-staging (what an ingest's reader process runs). `detect` picks the source for a file from its name and
-first line. Sources may import `knowledge` and the base modules (`errors`, `native`), never the
-store or a later stage: they know nothing of where their rows go.
+`gdelt_fast`; ICEWS in `icews`; BigQuery exports of GDELT in `bigquery`), each turning a file into
+canonical event rows, quarantined rows and per-day totals (`base`); `whole` inflates a zip member in
+one call; `reading` reads one file into staging (what an ingest's reader process runs). `detect` picks
+the source for a file from its name and first bytes. Sources may import `knowledge` and the base
+modules (`errors`, `native`), never the store or a later stage: they know nothing of where their rows go.
 """
 
 from __future__ import annotations
@@ -25,11 +25,18 @@ def by_name(name: str) -> Source:
 
 
 def detect(file: InputFile) -> Source:
-    """GDELT files have no header, so the column count of the first line tells the version."""
+    """GDELT files have no header, so the column count of the first line tells the version. A BigQuery
+    export (Parquet, Avro, or CSV / JSON with GDELT's column names, maybe gzipped) is told by its magic
+    bytes or its header (`bigquery.sniff`)."""
     head = file.head()
     if not head.strip():
         raise InputError(f"{file.path}: empty file (no event rows)")
+    from .bigquery import sniff
     from .icews import looks_like_icews
+
+    exported = sniff(file, head)
+    if exported is not None:
+        return exported
 
     if looks_like_icews(head):
         return by_name("icews")

@@ -1,8 +1,9 @@
 """The store's catalog: one DuckDB file (`catalog.duckdb`) recording what the store holds.
 
 Tables: `files` (the manifest: one row per ingested file, by MD5), `parts` (the Parquet parts that
-are visible), `quarantine` (rows that could not be read, with file and line) and `daily_totals` (all
-events per source and day, before any country filter). A part is visible only once it is recorded
+are visible), `quarantine` (rows that could not be read, with file and line), `daily_totals` (all
+events per source and day, before any country filter) and `bigquery_jobs` (each BigQuery query run by
+`fetch bigquery`: its SQL, parameters, job id, bytes billed, and the MD5 of the file it gave). A part is visible only once it is recorded
 here, and a batch records its parts, manifest rows, quarantine and totals in one transaction: that
 is what makes an ingest atomic. One writer at a time holds the store's `lock` file.
 """
@@ -47,7 +48,14 @@ CREATE TABLE IF NOT EXISTS quarantine (
     md5 VARCHAR, source_file VARCHAR, source_line BIGINT, reason VARCHAR, raw VARCHAR);
 CREATE TABLE IF NOT EXISTS daily_totals (
     md5 VARCHAR, source VARCHAR, day DATE, events BIGINT);
+CREATE TABLE IF NOT EXISTS bigquery_jobs (
+    job_id VARCHAR, kind VARCHAR, source VARCHAR, added_from DATE, added_to DATE, countries VARCHAR,
+    sql VARCHAR, parameters VARCHAR, bytes_processed BIGINT, bytes_billed BIGINT, rows BIGINT, md5 VARCHAR,
+    path VARCHAR, fetched_at TIMESTAMP);
 """
+
+BIGQUERY_JOB_COLUMNS = ("job_id", "kind", "source", "added_from", "added_to", "countries", "sql", "parameters",
+                        "bytes_processed", "bytes_billed", "rows", "md5", "path")
 
 DAILY_TOTALS_SQL = (
     "SELECT source, day, sum(events)::BIGINT AS events FROM daily_totals GROUP BY ALL ORDER BY source, day"
@@ -214,6 +222,28 @@ class Catalog:
                 con.execute("INSERT INTO daily_totals SELECT md5, source, day, events FROM t")
                 con.unregister("t")
             con.execute("COMMIT")
+
+    def record_bigquery_jobs(self, jobs: list[dict]) -> None:
+        """Record BigQuery jobs (dicts of BIGQUERY_JOB_COLUMNS), each beside the file it gave."""
+        if not jobs:
+            return
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        table = pa.table({**{c: [j.get(c) for j in jobs] for c in BIGQUERY_JOB_COLUMNS},
+                          "fetched_at": [now] * len(jobs)})
+        with self.open(write=True) as con:
+            con.register("new_jobs", table)
+            con.execute("INSERT INTO bigquery_jobs BY NAME SELECT * FROM new_jobs")
+            con.unregister("new_jobs")
+
+    def bigquery_jobs(self) -> pa.Table:
+        """The BigQuery jobs recorded, oldest first (no rows in a store that never ran one)."""
+        if not self.exists():
+            return pa.table({c: [] for c in (*BIGQUERY_JOB_COLUMNS, "fetched_at")})
+        with self.open() as con:
+            known = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+            if "bigquery_jobs" not in known:  # a store made before the table existed
+                return pa.table({c: [] for c in (*BIGQUERY_JOB_COLUMNS, "fetched_at")})
+            return con.sql("SELECT * FROM bigquery_jobs ORDER BY fetched_at, kind").to_arrow_table()
 
     def clean_orphans(self, con: duckdb.DuckDBPyConnection | None) -> None:
         """Delete what a killed ingest left: staging folders and parts the catalog never recorded (all

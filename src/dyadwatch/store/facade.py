@@ -226,6 +226,13 @@ class Store:
         with self.catalog.open() as con:
             return con.sql(DAILY_TOTALS_SQL).to_arrow_table()
 
+    def bigquery_jobs(self) -> pa.Table:
+        """The BigQuery queries `fetch bigquery` ran: SQL, parameters, job id, bytes billed, file MD5."""
+        return self.catalog.bigquery_jobs()
+
+    def record_bigquery_jobs(self, jobs: list[dict]) -> None:
+        self.catalog.record_bigquery_jobs(jobs)
+
     def manifest(self) -> pa.Table:
         with self.catalog.open() as con:
             return con.sql("SELECT * FROM files ORDER BY ingested_at, name").to_arrow_table()
