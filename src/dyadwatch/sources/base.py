@@ -80,6 +80,10 @@ class InputFile:
         are checked as when streaming. A view kept after the block stays valid: its memory is then not
         reused."""
         with self._errors():
+            text = self.__dict__.get("_text")
+            if text is not None:  # inflated already, by `head`
+                yield text if len(text) <= limit else None
+                return
             if not self._zipped:
                 if self.path.stat().st_size > limit:
                     yield None
@@ -189,6 +193,11 @@ class InputFile:
                 return _read_safely(f, n, self.path)
         with self._errors():
             info = self._member_info
+            if info.file_size <= HEAD_WHOLE and info.compress_type == zipfile.ZIP_DEFLATED:
+                # a small member (a 15-minute export): inflated whole now and kept for `whole`, which
+                # is asked next, instead of inflating its head here and all of it again there
+                text = self.__dict__["_text"] = self._inflated_bytes(info)
+                return text[:n]
             with open(self.path, "rb") as f:
                 _seek_member_data(f, info, self.path)
                 if info.compress_type == zipfile.ZIP_STORED:
@@ -297,6 +306,7 @@ class _ZipMemberStream(io.RawIOBase):
         super().close()
 
 
+HEAD_WHOLE = 4 << 20  # a zip member up to this size is inflated whole when its head is asked for
 _EOCD = struct.Struct("<4s4H2LH")  # end of central directory record (22 bytes)
 _CENTRAL = struct.Struct("<4s6H3L5H2L")  # central directory file header (46 bytes, then the name)
 

@@ -263,7 +263,7 @@ def _with_md5(tables: list[pa.Table], md5s: list[str]) -> pa.Table | None:
     kept = [t for t in tables if t.num_rows]
     if not kept:
         return None
-    table = pa.concat_tables(kept)
+    table = pa.concat_tables(kept).combine_chunks()  # DuckDB scans an Arrow table chunk by chunk: one
     return table.append_column("md5", pa.array(np.repeat(np.array(md5s, dtype=object), rows), pa.string()))
 
 

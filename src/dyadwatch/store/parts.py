@@ -8,6 +8,8 @@ they come, cuts them by partition and writes whole row groups, holding a bounded
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,7 @@ from ..knowledge.schema import EVENT_SCHEMA
 
 _ROW_GROUP = 122_880  # rows per Parquet row group in a part (DuckDB's default)
 _BUFFERED = 2 * _ROW_GROUP  # rows held across all partitions before the biggest is written out
+_QUEUED = 4  # writes waiting for the encoding thread at most
 
 # a part holds the event columns but `source` (in its folder name), as DuckDB's partitioned COPY wrote them
 PART_SCHEMA = pa.schema(
@@ -75,6 +78,11 @@ class PartWriter:
 
     def __init__(self, events_dir: Path, batch_id: str):
         self.events_dir, self.batch_id = events_dir, batch_id
+        # Encoding (zstd, dictionaries: ~1-1.6 us a row) runs in one thread of its own, with the GIL
+        # released, while this thread takes the next staged rows: it was half of the parent's time,
+        # and the readers waited on it. A few writes may wait for it (_QUEUED), holding their rows.
+        self.encoder: ThreadPoolExecutor | None = None
+        self.queued: deque[Future] = deque()
         self.writers: dict[tuple, pq.ParquetWriter] = {}
         self.paths: dict[tuple, Path] = {}
         self.pending: dict[tuple, list[pa.Table]] = {}
@@ -131,7 +139,11 @@ class PartWriter:
             folder.mkdir(parents=True, exist_ok=True)
             self.paths[k] = folder / f"part-{self.batch_id}_0.parquet"
             writer = self.writers[k] = part_writer(self.paths[k])
-        writer.write_table(table, row_group_size=_ROW_GROUP)
+        if self.encoder is None:
+            self.encoder = ThreadPoolExecutor(1, thread_name_prefix="dyadwatch-parts")
+        self.queued.append(self.encoder.submit(writer.write_table, table, row_group_size=_ROW_GROUP))
+        while len(self.queued) > _QUEUED or (self.queued and self.queued[0].done()):
+            self.queued.popleft().result()  # raises what the write raised
 
     def drain(self) -> None:
         """Write what is buffered, and from now on each partition's rows as they come (but for a few):
@@ -141,15 +153,27 @@ class PartWriter:
         for k in list(self.pending):
             self._flush(k)
 
+    def _written(self) -> None:
+        """Wait for the queued writes; raise the first error one of them met."""
+        while self.queued:
+            self.queued.popleft().result()
+
     def close(self) -> list[tuple]:
         """Write what is buffered, close the parts; (path, source, year, month, rows) per part."""
         for k in list(self.pending):
             self._flush(k)
+        self._written()
         self.abort()
         return [(str(self.paths[k]), *k, self.rows[k]) for k in sorted(self.paths)]
 
     def abort(self) -> None:
         """Close the parts as they are (after an error: they are never recorded, so later deleted)."""
+        for f in self.queued:
+            f.exception()  # waits; an error is the caller's to report (close), not here
+        self.queued.clear()
+        if self.encoder is not None:
+            self.encoder.shutdown(wait=True)
+            self.encoder = None
         for w in self.writers.values():
             w.close()
         self.writers.clear()
