@@ -626,3 +626,36 @@ def test_icews_sample_russia_turkey_call(store_dir):
         "reports": 5, "codes": ["040", "041"], "days_reported": [D(2018, 6, 2)],
         "corroborated": True, "confidence": "corroborated",
     }]
+
+
+def test_icews_sample_every_russian_contact_is_an_encounter_with_its_support(store_dir):
+    """ICEWS 1-3 June 2018, Russia with every partner of the leaders file (docs/leaders.md, the worked
+    example): four encounters where one contact per day and kind gave five. The two corroborated ones are
+    real (Lavrov in Pyongyang on 31 May, five stories; the Medvedev-Yildirim call, five stories); the two
+    single-report ones are not (an echo of the Putin-Assad meeting in Sochi of 17 May; announcements and
+    a recollection on 3 June, three Chinese pairs from three single stories, folded into one visit)."""
+    store = Store(store_dir)
+    store.ingest([ICEWS / "icews_sample_20180601-03.tsv"])
+    con = store.connect()
+    try:
+        partners = sorted(set(load_leaders().column("country").to_pylist()) - {"RUS"})
+        got = [(p, r["day"], r["kind"], r["event_ids"], r["events"], r["reports"], r["codes"], r["confidence"])
+               for p in partners for r in leader_contacts(con, "RUS", p).to_pylist()]
+        per_year = {p: contacts_per_year(leader_contacts(con, "RUS", p)).to_pylist() for p in ("CHN", "PRK")}
+    finally:
+        con.close()
+    assert got == [
+        ("CHN", D(2018, 6, 3), "visit", [32895462, 32895463, 32896169, 32896170, 32898551, 32898553], 6, 1,
+         ["040", "042", "043"], "single report"),
+        ("PRK", D(2018, 6, 1), "meeting",
+         [32887267, 32887270, 32888013, 32888014, 32888016, 32888017, 32891402, 32891482, 32891483, 32891597,
+          32891599, 32891602, 32891843, 32891845], 14, 5, ["040"], "corroborated"),
+        ("SYR", D(2018, 6, 2), "meeting", [32900236, 32900237], 2, 1, ["040"], "single report"),
+        ("TUR", D(2018, 6, 2), "call",
+         [32897191, 32897192, 32897201, 32897202, 32897225, 32897226, 32897354, 32897355, 32897740, 32897741],
+         10, 5, ["040", "041"], "corroborated"),
+    ]
+    assert per_year == {
+        "CHN": [{"year": 2018, "calls": 0, "visits": 1, "meetings": 0, "total": 1, "corroborated": 0}],
+        "PRK": [{"year": 2018, "calls": 0, "visits": 0, "meetings": 1, "total": 1, "corroborated": 1}],
+    }
