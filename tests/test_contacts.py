@@ -359,7 +359,8 @@ def test_call_and_meeting_on_one_day_are_two_contacts():
         ev(2, d, ERDOGAN, PUTIN, "040", "https://b/talks"),  # a consult on a call day: that call
         ev(3, d, PUTIN, ERDOGAN, "044", "https://c/met"),
     )
-    assert encounter(rows) == [(d, "call", [1, 2], 2, [d], "corroborated"), (d, "meeting", [3], 1, [d], "single report")]
+    assert encounter(rows) == [(d, "call", [1, 2], 2, [d], "corroborated"),
+                               (d, "meeting", [3], 1, [d], "single report")]
 
 
 def test_two_calls_on_consecutive_days_that_are_both_real():

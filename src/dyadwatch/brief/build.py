@@ -464,7 +464,8 @@ class Builder:
         last = cs[-1]
         firm = sum(1 for c in cs if c["corroborated"])
         text = (f"{plural(len(cs), 'leader-level contact')} ({firm} corroborated by two or more distinct reports): "
-                f"{kinds['call']} calls, {kinds['visit']} visits, {kinds['meeting']} meetings; the latest a {last['kind']} on {last['day'].isoformat()} "
+                f"{kinds['call']} calls, {kinds['visit']} visits, {kinds['meeting']} meetings; "
+                f"the latest a {last['kind']} on {last['day'].isoformat()} "
                 f"({last['leaders'].title()}).")
         return Statement(text, self.c.cite_ids([last["event_ids"][0]] + [c["event_ids"][0] for c in cs[:-1]][-2:]))
 

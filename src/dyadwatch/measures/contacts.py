@@ -27,8 +27,7 @@ the next ECHO_WINDOW_DAYS days fold into it unless they have coverage of their o
 reports, at least half the first day's) and, in person, a place none of its reports named. Each contact
 carries its support: event records, articles and sources (GDELT NumArticles / NumSources), distinct
 reports (article addresses; without addresses the busier direction of one pair), the days its reports
-are dated, the codes seen and a confidence (single report or
-corroborated).
+are dated, the codes seen and a confidence (single report or corroborated).
 
 The SQL (which rows are leader contacts, and of which kind) is plain enough for Spark SQL as well as
 DuckDB (concat_ws, regexp_extract, a window max); the engines return the same report rows, and the
@@ -179,9 +178,9 @@ ORDER BY day, event_id
 # A report is one event record; an encounter is what the reports are about. Rules (docs/leaders.md,
 # "Encounters"): on one day the dyad's leaders have at most one call and at most one in-person encounter
 # (visit, hosting, meeting: one encounter whose kind is the most specific seen, visit before meeting);
-# reports of the same class on the next ECHO_WINDOW_DAYS days fold into it unless they are evidence of
-# a new one: coverage of their own (at least CORROBORATED reports, and at least half as many as the
-# encounter's first day had) and, for an in-person encounter, a place none of its reports named.
+# reports of the same class and a shared pair on the next ECHO_WINDOW_DAYS days fold into it unless they
+# are evidence of a new one: coverage of their own (at least CORROBORATED reports, and at least half as
+# many as the encounter's first day had) and, for an in-person encounter, a place none of its reports named.
 
 ECHO_WINDOW_DAYS = 7  # reports of the same pair and class up to a week after the first day may be echoes
 CORROBORATED = 2  # distinct reports that make a contact (or a later day) corroborated
