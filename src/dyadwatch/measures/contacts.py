@@ -223,8 +223,14 @@ def encounters(rows: list[dict]) -> list[dict]:
         places = {r["place"] for r in group if r["place"]}
         pairs = {r["pair"] for r in group}
         # the latest encounter of the class within the window that shares a pair of leaders with this day
-        enc = next((e for e in reversed(out) if e["klass"] == klass and e["pairs"] & pairs
-                    and (day - e["day"]).days <= ECHO_WINDOW_DAYS), None)
+        # (encounters are opened in day order: stop at the first one older than the window)
+        enc = None
+        for e in reversed(out):
+            if (day - e["day"]).days > ECHO_WINDOW_DAYS:
+                break
+            if e["klass"] == klass and e["pairs"] & pairs:
+                enc = e
+                break
         if enc is not None:
             fresh = n >= CORROBORATED and 2 * n >= enc["first_reports"]
             elsewhere = bool(places) and not (places & enc["places"])
