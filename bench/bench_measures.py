@@ -16,6 +16,8 @@ the median. Peak RSS is the process's `ru_maxrss` (from `wait4`), imports includ
                            `frame.connect` + `compare.compare` without the contacts.
   Both also report the split: `connect` (Store.connect + daily_totals + leaders), `frame`
   (materialise_unique_events: the scan), `query` (the SQL over the materialised frame).
+- `dyadwatch contacts`     `api.contacts(store, "RUS-TUR")` end to end (leader contacts of one dyad: the
+                           pair's rows, the leader match, the encounter rule), no pandas counterpart.
 - `pandas`                 the naive way: the parts' needed columns read with pyarrow into one pandas
                            DataFrame (load timed separately, once per process: 21 columns x all rows),
                            then per run: boolean masks for the dyad, the five track rules compiled from
@@ -53,14 +55,14 @@ sys.path.insert(0, str(REPO / "src"))
 
 FOCAL, PARTNER = "RUS", "TUR"
 PARTNERS = ["TUR", "CHN", "IND", "IRN", "PRK"]
-TARGETS = {"indicators": 0.5, "compare": 2.0}
+TARGETS = {"indicators": 0.5, "compare": 2.0, "contacts": 0.5}
 COLUMNS = [
     "event_id", "event_date", "actor1_code", "actor2_code", "actor1_country", "actor2_country", "actor1_name",
     "actor2_name", "actor1_type1", "actor1_type2", "actor1_type3", "actor2_type1", "actor2_type2", "actor2_type3",
     "event_code", "quad_class", "goldstein", "num_articles", "avg_tone", "action_geo_country", "action_geo_fullname",
 ]
 CONTESTANTS = [
-    "dyadwatch-indicators", "dyadwatch-compare", "pandas-indicators", "pandas-compare",
+    "dyadwatch-indicators", "dyadwatch-compare", "dyadwatch-contacts", "pandas-indicators", "pandas-compare",
     "pandas-pushdown-indicators", "pandas-pushdown-compare", "polars-indicators", "polars-compare",
 ]
 
@@ -93,12 +95,18 @@ def run_dyadwatch(kind: str, store_dir: str, repeat: int, dump: str | None) -> d
 
     if kind == "indicators":
         call = lambda: api.indicators(store_dir, f"{FOCAL}-{PARTNER}", by="month")  # noqa: E731
+    elif kind == "contacts":
+        call = lambda: api.contacts(store_dir, f"{FOCAL}-{PARTNER}")  # noqa: E731
     else:
         call = lambda: api.compare(store_dir, FOCAL, PARTNERS)  # noqa: E731
 
     out = {}
     table = call()  # warm-up
     out["end_to_end"] = _times(call, repeat)
+    if kind == "contacts":  # end to end only: connect, the pair's rows, the encounter rule
+        out["rows_out"] = table.num_rows
+        out["split"] = {}
+        return out
     if kind == "compare":
         out["core"] = _times(core, repeat)
     # the split: connect, frame (the scan), query; the frame keeps rows only where api's measure does

@@ -235,8 +235,14 @@ def test_leader_contacts_cite_the_call_and_the_visit(brief, fixture_store):
     assert {brief.footnote(n).event_id for n in call.refs} == set(fx.call_ids)
     assert [brief.footnote(n).url for n in visit.refs] == [VISIT_URL]
     table = next(b for b in sec.blocks if b.type == "table")
-    assert [[c.text for c in row] for row in table.rows] == [["2021", "1", "1", "0", "2"]]
+    # all contacts, and how many are corroborated: the call's two records share one article, the visit
+    # has one: both are single reports
+    assert table.columns == ["Year", "Calls", "Visits", "Meetings", "Total", "Corroborated"]
+    assert [[c.text for c in row] for row in table.rows] == [["2021", "1", "1", "0", "2", "0"]]
+    assert "1 distinct report" in call.text and call.text.endswith("; single report)")
     assert any(b.type == "chart" for b in sec.blocks)
+    notes = " ".join(s.text for b in sec.blocks if b.type == "paragraph" for s in b.statements)
+    assert "a contact is one encounter" in notes and "reports on the next 7 days folded in" in notes
 
 
 def test_tracks_theatres_and_partners_numbers(brief):

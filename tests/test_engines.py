@@ -95,7 +95,7 @@ def test_every_measure_query_translates_to_spark_sql():
         indicators_sql(tax, "RUS", "TUR", "quarter", tracks, theatres, "gdelt2", D(2020, 1, 1), None),
         cmp.compare_sql(tax, None, D(2020, 1, 1), None),
         cmp.monthly_share_sql(None, None, D(2021, 1, 1)),
-        (CONTACTS_SQL.format(leaders="l", kinds="k", events="events", filters="AND e.event_date >= ?"), [None] * 9),
+        (CONTACTS_SQL.format(leaders="l", kinds="k", events="events", filters="AND e.event_date >= ?"), [None] * 11),
     ]
     for sql, params in queries:
         spark_sql = to_spark(sql)

@@ -160,9 +160,11 @@ def test_partner_comparison_is_identical(stores):
 def test_contacts_are_identical(stores):
     duck, sp = stores["duckdb"], stores["spark"]
     want = api.contacts(duck, "RUS-TUR")
-    # a visit on the 12th; on the 13th a call, with the consultation that day counted toward it; a meeting
-    assert [(r["day"], r["kind"]) for r in want.to_pylist()] == [
-        (D(2020, 11, 10), "meeting"), (D(2020, 11, 12), "visit"), (D(2020, 11, 13), "call")]
+    # a meeting on the 10th and, two days later, a single report of a visit: one in-person encounter (an
+    # echo folded in; its kind the most specific, a visit); on the 13th a call, with the consultation that
+    # day counted toward it
+    assert [(r["day"], r["kind"], r["days_reported"]) for r in want.to_pylist()] == [
+        (D(2020, 11, 10), "visit", [D(2020, 11, 10), D(2020, 11, 12)]), (D(2020, 11, 13), "call", [D(2020, 11, 13)])]
     assert api.contacts(sp, "RUS-TUR", engine="spark").equals(want)
     assert api.contacts_per_year(sp, "RUS-TUR", engine="spark").equals(api.contacts_per_year(duck, "RUS-TUR"))
 

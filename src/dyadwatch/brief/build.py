@@ -15,6 +15,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Iterable
 
+from ..measures.contacts import ECHO_WINDOW_DAYS
 from . import charts
 from .data import BriefData, EventRef, country_name, event_description
 from .model import Brief, Bullets, Cell, Chart, Footnote, Paragraph, Section, Statement, Table
@@ -358,7 +359,9 @@ class Builder:
                                  self.cite_top(1, theatre=th)))
         nc = len(self.d.contacts)
         if nc:
-            out.append(Statement(f"{plural(nc, 'leader-level contact')} (calls, visits, meetings) are in the data.",
+            firm = sum(1 for c in self.d.contacts if c["corroborated"])
+            out.append(Statement(f"{plural(nc, 'leader-level contact')} (calls, visits, meetings; {firm} of them "
+                                 "corroborated) are in the data.",
                                  self.c.cite_ids([c["event_ids"][0] for c in self.d.contacts], limit=3)))
         if len(self.months) < MIN_SHIFT_MONTHS:
             out.append(Statement(f"With {plural(len(self.months), 'month')} of data the brief reports levels only: "
@@ -459,8 +462,10 @@ class Builder:
         for c in cs:
             kinds[c["kind"]] += 1
         last = cs[-1]
-        text = (f"{plural(len(cs), 'leader-level contact')}: {kinds['call']} calls, {kinds['visit']} visits, "
-                f"{kinds['meeting']} meetings; the latest a {last['kind']} on {last['day'].isoformat()} "
+        firm = sum(1 for c in cs if c["corroborated"])
+        text = (f"{plural(len(cs), 'leader-level contact')} ({firm} corroborated by two or more distinct reports): "
+                f"{kinds['call']} calls, {kinds['visit']} visits, {kinds['meeting']} meetings; "
+                f"the latest a {last['kind']} on {last['day'].isoformat()} "
                 f"({last['leaders'].title()}).")
         return Statement(text, self.c.cite_ids([last["event_ids"][0]] + [c["event_ids"][0] for c in cs[:-1]][-2:]))
 
@@ -604,24 +609,33 @@ class Builder:
         for c in cs:
             by_year[c["year"]].append(c["event_ids"][0])
         sec.add(Chart("contacts", "Leader contacts per year", svg,
-                      "Calls, visits and meetings between named leaders; one contact per day and kind.",
+                      "Calls, visits and meetings between named leaders, all contacts (one per encounter: echo "
+                      "reports on later days folded in).",
                       self.c.cite_ids([c["event_ids"][0] for c in cs[-REFS_PER_STATEMENT:]])))
         table_rows = [[Cell(str(r["year"]), self.c.cite_ids(by_year.get(r["year"], []), limit=None)),
                        Cell(str(r["calls"]), numeric=True), Cell(str(r["visits"]), numeric=True),
-                       Cell(str(r["meetings"]), numeric=True), Cell(str(r["total"]), numeric=True)]
+                       Cell(str(r["meetings"]), numeric=True), Cell(str(r["total"]), numeric=True),
+                       Cell(str(r["corroborated"]), numeric=True)]
                       for r in per_year]
-        sec.add(Table("Leader contacts per year (footnotes: one event per contact)",
-                      ["Year", "Calls", "Visits", "Meetings", "Total"], table_rows))
+        sec.add(Table("Leader contacts per year, all and corroborated (footnotes: one event per contact)",
+                      ["Year", "Calls", "Visits", "Meetings", "Total", "Corroborated"], table_rows))
         items = [Statement(f"{c['kind']}: {c['leaders'].title()} ({plural(c['events'], 'event')}"
-                           + (f", {plural(c['articles'], 'article')}" if c["articles"] else "") + ")",
+                           + (f", {plural(c['articles'], 'article')}" if c["articles"] else "")
+                           + f", {plural(c['reports'], 'distinct report')}"
+                           + (f" over {plural(len(c['days_reported']), 'day')}" if len(c["days_reported"]) > 1 else "")
+                           + f"; {c['confidence']})",
                            self.c.cite_ids(c["event_ids"]), label=c["day"].isoformat())
                  for c in cs[-MAX_CONTACT_ITEMS:]]
         latest = f" (the latest {MAX_CONTACT_ITEMS})" if len(cs) > MAX_CONTACT_ITEMS else ""
         sec.add(Bullets(items, title="Each contact" + latest))
         if len(per_year) < 2:
             sec.say("One year of data: no change from year to year can be read.", kind="no_data")
-        sec.say("Counting rule (docs/leaders.md): both actors are named leaders in office; one contact per day and "
-                "kind; a call is recognised by a phone-like article address, which is a heuristic.", kind="note")
+        sec.say("Counting rule (docs/leaders.md): both actors are named leaders in office; a contact is one "
+                "encounter: on a day at most one call and one in-person encounter (its kind the most specific "
+                f"code), reports on the next {ECHO_WINDOW_DAYS} days folded in as echoes unless they have coverage "
+                "of their own (and, in person, another place); announcements never count; a call is recognised "
+                "by a phone-like article address, which is a heuristic. Counts are of all contacts; "
+                "'corroborated' ones have two or more distinct reports.", kind="note")
         return sec
 
     def claims(self) -> Section:

@@ -58,7 +58,7 @@ def contacts(
     engine: str = EngineOption,
     master: Optional[str] = MasterOption,
 ):
-    """Leader-level contacts (calls, visits, meetings): one per day and kind, with the evidence."""
+    """Leader-level contacts (calls, visits, meetings): one per encounter, with the evidence and confidence."""
     check_format(fmt, out)
     pair = as_pair(dyad)
     d0, d1 = as_date(start, "--from"), as_date(end, "--to")

@@ -52,7 +52,7 @@ def indicators(store=None, dyad="RUS-TUR", *, by: str = "month", tracks=None, th
 
 
 def contacts(store=None, dyad="RUS-TUR", *, start=None, end=None, engine: str = "duckdb") -> pa.Table:
-    """Leader-level contacts of a dyad: one row per day and kind, with evidence."""
+    """Leader-level contacts of a dyad: one row per encounter, with evidence and confidence."""
     a, b = _dyad(dyad)
     with _engine(store, engine) as con:
         return _contacts.leader_contacts(con, a, b, start=start, end=end)

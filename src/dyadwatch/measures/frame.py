@@ -41,6 +41,7 @@ FRAME_COLUMNS = (
     "actor1_type2", "actor1_type3", "actor2_code", "actor2_name", "actor2_country", "actor2_type1",
     "actor2_type2", "actor2_type3", "event_code", "quad_class", "goldstein", "num_articles", "avg_tone",
     "action_geo_country", "action_geo_fullname", "source_url",
+    "num_sources", "action_geo_type",  # leader contacts' support and place (measures.contacts)
 )
 
 

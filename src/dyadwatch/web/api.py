@@ -415,7 +415,8 @@ def build_router(service: Service) -> APIRouter:
         return svc.respond("events", {**query, "limit": limit, "offset": offset}, build)
 
     @router.get("/contacts", response_model=models.ContactPage | models.ContactYearPage, summary="Leader contacts",
-                description="As `dyadwatch contacts`: one row per day and kind; `per_year` counts per year.")
+                description="As `dyadwatch contacts`: one row per encounter (echo reports folded), with its "
+                            "support and confidence; `per_year` counts per year, all and corroborated.")
     def contacts(
         dyad: str = Dyad(), start: Optional[str] = From(), end: Optional[str] = To(),
         per_year: bool = Query(False, description="Counts per year and kind instead of each contact"),

@@ -67,7 +67,8 @@ def page_model(name: str, item: type[BaseModel], extra: dict | None = None) -> t
 IndicatorRow = arrow_model("IndicatorRow", INDICATOR_SCHEMA, "A dyad's indicators for one period, track, theatre "
                            "and direction (docs/measures.md).")
 EventRow = arrow_model("EventRow", EVENT_SCHEMA, "One event row in the canonical schema (docs/schema.md).")
-ContactRow = arrow_model("ContactRow", CONTACTS_SCHEMA, "One leader-level contact: a day and kind, with evidence.")
+ContactRow = arrow_model("ContactRow", CONTACTS_SCHEMA,
+                         "One leader-level contact: an encounter, with its evidence and confidence.")
 ContactYearRow = arrow_model("ContactYearRow", PER_YEAR_SCHEMA, "Leader contacts of one year by kind.")
 ShiftRow = arrow_model(
     "ShiftRow",

@@ -515,7 +515,7 @@
     } catch (e) { showError(e.message); return; }
     const yearChart = $("chart-contacts-year"), timeline = $("chart-contacts-timeline");
     const bars = [];
-    for (const r of perYear.items) for (const k of ["calls", "visits", "meetings"]) bars.push({ year: String(r.year), kind: k, n: r[k] });
+    for (const r of perYear.items) for (const k of ["calls", "visits", "meetings"]) bars.push({ year: String(r.year), kind: k, n: r[k], corroborated: r.corroborated, total: r.total });
     if (!bars.some(b => b.n)) noData(yearChart, "No leader-level contact between the two countries in the period.");
     else {
       await draw(yearChart, {
@@ -524,20 +524,26 @@
           x: { field: "year", type: "ordinal", title: null, axis: { labelAngle: 0 } },
           y: { field: "n", type: "quantitative", title: "Contacts", stack: true },
           color: { field: "kind", type: "nominal", title: "Kind", scale: { domain: ["calls", "visits", "meetings"], range: ["#1f77b4", "#ff7f0e", "#2ca02c"] } },
-          tooltip: [{ field: "year" }, { field: "kind" }, { field: "n", title: "contacts" }],
+          tooltip: [{ field: "year" }, { field: "kind" }, { field: "n", title: "contacts" },
+                    { field: "total", title: "all contacts" }, { field: "corroborated", title: "corroborated" }],
         },
       });
     }
     if (!each.items.length) noData(timeline, "No contacts to draw.");
     else {
       await draw(timeline, {
-        height: 140, data: { values: each.items.map(r => ({ day: r.day, kind: r.kind, leaders: r.leaders, events: r.events })) },
-        mark: { type: "point", filled: true, size: 90 },
+        height: 140, data: { values: each.items.map(r => ({ day: r.day, kind: r.kind, leaders: r.leaders, events: r.events,
+                                                              reports: r.reports, confidence: r.confidence })) },
+        mark: { type: "point", size: 90 },
         encoding: {
           x: { field: "day", type: "temporal", title: null },
           y: { field: "kind", type: "nominal", title: null },
           color: { field: "kind", type: "nominal", legend: null, scale: { domain: ["call", "visit", "meeting"], range: ["#1f77b4", "#ff7f0e", "#2ca02c"] } },
-          tooltip: [{ field: "day", type: "temporal" }, { field: "kind" }, { field: "leaders" }, { field: "events" }],
+          fill: { condition: { test: "datum.confidence === 'corroborated'", field: "kind", type: "nominal", legend: null,
+                               scale: { domain: ["call", "visit", "meeting"], range: ["#1f77b4", "#ff7f0e", "#2ca02c"] } },
+                  value: "white" },
+          tooltip: [{ field: "day", type: "temporal" }, { field: "kind" }, { field: "leaders" }, { field: "events" },
+                    { field: "reports" }, { field: "confidence" }],
         },
       });
     }
@@ -546,6 +552,9 @@
       { label: "Kind", value: r => r.kind },
       { label: "Leaders", value: r => r.leaders },
       { label: "Events", num: true, value: r => r.events },
+      { label: "Reports", num: true, value: r => r.reports },
+      { label: "Confidence", value: r => r.confidence },
+      { label: "Days reported", value: r => (r.days_reported || []).join(" ") },
       { label: "Articles", num: true, value: r => r.articles },
       { label: "Event ids", value: r => (r.event_ids || []).join(" ") },
       { label: "Sources", value: r => el("span", { class: "links" }, ...(r.urls || []).map((u, i) => sourceLink(u, String(i + 1)))) },
