@@ -92,11 +92,15 @@ def build(root: Path, catalog_connect, work: duckdb.DuckDBPyConnection) -> int:
         target = None
         rows = 0
     else:
-        # two steps: split by pair_lo (streamed, here), then sort each split (DuckDB, in bounded
-        # memory); DuckDB's partitioned COPY keeps no ORDER BY within a partition's file (measured: 31
-        # of 153 files out of order on 50 M events), and it took ~17 us a row to write the splits
+        files = _sql_list([(root / p).as_posix() for p in parts])
+        relation = f"read_parquet({files}, hive_partitioning=true)"
+        # two steps, since DuckDB's partitioned COPY does not keep an ORDER BY within a partition's file
+        # (measured: 31 of 153 files out of order on 50 M events): split by pair_lo, then sort each
         unsorted = folder / f"{target.name}.unsorted"
-        rows = _split_by_pair_lo(root, parts, unsorted)
+        rows = work.execute(
+            f"COPY ({_pair_select(relation)}) TO '{unsorted.as_posix()}' "
+            "(FORMAT parquet, COMPRESSION lz4_raw, PARTITION_BY (pair_lo))"
+        ).fetchall()[0][0]
         saved = work.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
         work.execute("SET preserve_insertion_order = true")  # a plain COPY keeps its ORDER BY only so
         try:
@@ -124,83 +128,6 @@ def build(root: Path, catalog_connect, work: duckdb.DuckDBPyConnection) -> int:
         if p != rel:
             _remove(root / p)
     return int(rows)
-
-
-_SPLIT_ROWS = 65_536  # rows a split gathers before they are written out
-_SPLIT_HELD = 4 * _SPLIT_ROWS  # rows held over all splits before the biggest is written out
-
-
-def _split_by_pair_lo(root: Path, parts: list[str], unsorted: Path) -> int:
-    """Write the two-country rows of `parts` (relative paths) under `unsorted/pair_lo=XXX/`, unsorted,
-    reading the parts a row group at a time: memory holds at most about _SPLIT_HELD rows. Returns the
-    rows written. The splits are a step on the way (lz4, no dictionaries, no statistics: fast to write)."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    writers: dict[str, pq.ParquetWriter] = {}
-    pending: dict[str, list[pa.Table]] = {}
-    held = {"rows": 0}
-    waiting: dict[str, int] = {}  # rows pending per split
-    schema = None
-
-    def flush(lo: str) -> None:
-        tables = pending.pop(lo, [])
-        waiting.pop(lo, None)
-        if not tables:
-            return
-        table = pa.concat_tables(tables)
-        held["rows"] -= table.num_rows
-        if lo not in writers:
-            (unsorted / f"pair_lo={lo}").mkdir(parents=True, exist_ok=True)
-            writers[lo] = pq.ParquetWriter(unsorted / f"pair_lo={lo}" / "split.parquet", table.schema,
-                                           compression="lz4", use_dictionary=False, write_statistics=False)
-        writers[lo].write_table(table)
-
-    total = 0
-    try:
-        for rel in parts:
-            path = root / rel
-            source = next(p.split("=", 1)[1] for p in path.parts if p.startswith("source="))
-            f = pq.ParquetFile(path)
-            for batch in f.iter_batches(batch_size=_SPLIT_ROWS, columns=[c for c in EVENT_COLUMNS if c != "source"]):
-                a1, a2 = batch.column("actor1_country"), batch.column("actor2_country")
-                keep = pc.fill_null(pc.not_equal(a1, a2), False)
-                table = pa.Table.from_batches([batch]).filter(keep)
-                if not table.num_rows:
-                    continue
-                a1, a2 = table["actor1_country"], table["actor2_country"]
-                first = pc.less(a1, a2)
-                lo, hi = pc.if_else(first, a1, a2), pc.if_else(first, a2, a1)
-                table = table.append_column("source", pa.repeat(pa.scalar(source, pa.string()), table.num_rows))
-                table = table.select(list(EVENT_COLUMNS))
-                table = pa.Table.from_arrays([lo, hi, *table.columns], names=[*PAIR_COLUMNS, *EVENT_COLUMNS])
-                if schema is None:
-                    schema = table.schema
-                table = table.cast(schema)
-                encoded = pc.dictionary_encode(table["pair_lo"]).combine_chunks()
-                order = np.argsort(encoded.indices.to_numpy(zero_copy_only=False), kind="stable")
-                table = table.take(order)
-                ids = encoded.indices.to_numpy(zero_copy_only=False)[order]
-                cuts = np.flatnonzero(np.diff(ids)) + 1
-                for a, b in zip([0, *cuts.tolist()], [*cuts.tolist(), len(ids)]):
-                    name = encoded.dictionary[int(ids[a])].as_py()
-                    pending.setdefault(name, []).append(table.slice(a, b - a))
-                    waiting[name] = waiting.get(name, 0) + (b - a)
-                    held["rows"] += b - a
-                    if waiting[name] >= _SPLIT_ROWS:
-                        flush(name)
-                total += table.num_rows
-                while held["rows"] > _SPLIT_HELD:
-                    flush(max(waiting, key=waiting.get))
-            f.close()
-        for name in list(pending):
-            flush(name)
-    finally:
-        for w in writers.values():
-            w.close()
-    return total
 
 
 def _remove(path: Path) -> None:
