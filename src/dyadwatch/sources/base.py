@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterator, Protocol
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -385,25 +386,29 @@ class Source(Protocol):
     def read(self, file: InputFile, countries: frozenset[str] | None) -> Iterator[Chunk]: ...
 
 
-def daily_totals(source: str, event_dates: pa.Array, counted: list[tuple[pa.Array, object]] = ()) -> pa.Table:
+def daily_totals(source: str, event_dates: pa.Array, counted: list[tuple[object, object]] = ()) -> pa.Table:
     """Events per day for one source, from an array of event dates (nulls ignored), plus events already
-    counted per day elsewhere (`counted`: pairs of days and counts)."""
-    if len(event_dates) == 0 and not any(len(d) for d, _ in counted):
+    counted per day elsewhere (`counted`: pairs of days, as Arrow dates or numpy day numbers since
+    1970, and counts), added up per day, in day order."""
+    days: list[np.ndarray] = []
+    counts: list[np.ndarray] = []
+    if len(event_dates):
+        vc = pc.value_counts(pc.drop_null(event_dates))
+        counted = [(vc.field("values"), vc.field("counts")), *counted]
+    for d, c in counted:
+        if len(d):
+            days.append(d if isinstance(d, np.ndarray) else
+                        pc.cast(d, pa.date32()).cast(pa.int32()).to_numpy(zero_copy_only=False))
+            counts.append(np.asarray(c, np.int64))
+    if not days:
         return DAILY_TOTALS_SCHEMA.empty_table()
-    vc = pc.value_counts(pc.drop_null(event_dates))
-    days = vc.field("values").cast(pa.date32())
-    counts = vc.field("counts").cast(pa.int64())
-    if any(len(d) for d, _ in counted):  # a block has a few distinct days: add them up in a dict
-        by_day: dict = {}
-        for d, c in [(days, counts), *counted]:
-            for day, n in zip(d.cast(pa.date32()).to_pylist(), pa.array(c, pa.int64()).to_pylist()):
-                by_day[day] = by_day.get(day, 0) + n
-        days, counts = pa.array(list(by_day), pa.date32()), pa.array(list(by_day.values()), pa.int64())
+    d, inverse = np.unique(np.concatenate(days).astype(np.int32), return_inverse=True)
+    n = np.bincount(inverse, weights=np.concatenate(counts), minlength=len(d)).astype(np.int64)
     return pa.table(
         {
-            "source": pa.repeat(pa.scalar(source, pa.string()), len(days)),
-            "day": days,
-            "events": counts,
+            "source": pa.repeat(pa.scalar(source, pa.string()), len(d)),
+            "day": pa.array(d, pa.int32()).view(pa.date32()),
+            "events": pa.array(n, pa.int64()),
         },
         schema=DAILY_TOTALS_SCHEMA,
     )

@@ -37,7 +37,6 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from . import gdelt_fast
-from ..knowledge.schema import DAILY_TOTALS_SCHEMA
 from .base import Chunk, InputError, InputFile, Reject, conform, daily_totals
 
 BLOCK_SIZE = 16 << 20  # bytes of decompressed text per block: bounds memory, amortises overhead
@@ -242,10 +241,7 @@ class GdeltSource:
             for k, (d, c) in _counts_by_file(line_file[counted], fb.counted_days[counted]):
                 days[which[k]].append((d, c))
             if len(fb.plain):  # lines the lane did not take, to the plain reader, file by file
-                offsets = np.empty(fb.n_lines + 1, dtype=np.int32)
-                offsets[:-1] = fb.starts[: fb.n_lines]
-                offsets[-1] = len(block)
-                lines = pa.Array.from_buffers(pa.binary(), fb.n_lines, [None, pa.py_buffer(offsets), pa.py_buffer(block)])
+                lines = _block_lines(fb, block)
                 plain_file = line_file[fb.plain]
                 for k in np.unique(plain_file).tolist():
                     chosen = fb.plain[plain_file == k]
@@ -255,9 +251,7 @@ class GdeltSource:
                     kept[k] += plain.num_rows
                     reads[which[k]].rejects += rejects
                     vc = pc.value_counts(pc.drop_null(dates))
-                    if len(vc):
-                        days[which[k]].append((vc.field("values").cast(pa.int32()).to_numpy().astype(np.int64),
-                                               vc.field("counts").to_numpy()))
+                    days[which[k]].append((vc.field("values"), vc.field("counts")))
             table = pa.concat_tables(events) if len(events) > 1 else events[0]
             for k, i in enumerate(which.tolist()):
                 reads[i].rows_read, reads[i].rows_kept = int(rows_read[k]), int(kept[k])
@@ -266,7 +260,7 @@ class GdeltSource:
             r.rejects.sort(key=lambda x: x.line)
             if r.error is None and not r.rows_read and not r.rejects:
                 r.error = f"{f.path}: empty file (no event rows)"
-            r.totals = _totals_table(self.name, d)
+            r.totals = daily_totals(self.name, pa.array([], pa.date32()), d)
         return reads
 
     def _chunk(self, scan: "_Scan | None", parsed, rejects: list[Reject]) -> Chunk:
@@ -290,11 +284,7 @@ class GdeltSource:
         rejects: list[Reject] = []
         dates = pa.array([], pa.date32())
         if len(fb.plain):
-            # every line as one binary array over the block (line i is starts[i] up to the next start)
-            offsets = np.empty(fb.n_lines + 1, dtype=np.int32)
-            offsets[:-1] = fb.starts
-            offsets[-1] = len(block)
-            lines = pa.Array.from_buffers(pa.binary(), fb.n_lines, [None, pa.py_buffer(offsets), pa.py_buffer(block)])
+            lines = _block_lines(fb, block)
             mask = np.zeros(fb.n_lines, dtype=bool)
             mask[fb.plain] = True
             plain, rejects, dates = self._parse_lines(lines.filter(pa.array(mask)), fb.plain + first_line,
@@ -919,15 +909,10 @@ def _counts_by_file(line_file: np.ndarray, days: np.ndarray) -> Iterator[tuple[i
         yield int(file_of[a]), (keys[a:b] % span + lo, counts[a:b])
 
 
-def _totals_table(source: str, counted: list[tuple[np.ndarray, np.ndarray]]) -> pa.Table:
-    """DAILY_TOTALS_SCHEMA rows from (days, counts) pairs, added up per day."""
-    if not counted:
-        return daily_totals(source, pa.array([], pa.date32()))
-    d = np.concatenate([c[0] for c in counted])
-    n = np.concatenate([c[1] for c in counted])
-    if len(counted) > 1:
-        d, inverse = np.unique(d, return_inverse=True)
-        n = np.bincount(inverse, weights=n).astype(np.int64)
-    return pa.table({"source": pa.repeat(pa.scalar(source, pa.string()), len(d)),
-                     "day": gdelt_fast.day_array(d), "events": pa.array(n, pa.int64())},
-                    schema=DAILY_TOTALS_SCHEMA)
+def _block_lines(fb: "gdelt_fast.FastBlock", block) -> pa.Array:
+    """Every line of a block the lane read, as one binary array over the block (line i is starts[i]
+    up to the next start)."""
+    offsets = np.empty(fb.n_lines + 1, dtype=np.int32)
+    offsets[:-1] = fb.starts[: fb.n_lines]
+    offsets[-1] = len(block)
+    return pa.Array.from_buffers(pa.binary(), fb.n_lines, [None, pa.py_buffer(offsets), pa.py_buffer(block)])

@@ -136,34 +136,35 @@ def read_files(files: list[tuple[str, str]], staging_dir: str, countries: frozen
         return RunResult([result], str(staged) if writer and not result.error else None)
     kept: list[pa.Table] = []
     results: list[FileResult | None] = [None] * len(files)
+
+    def read_alone(k: int) -> None:
+        events: list[pa.Table] = []
+        results[k] = _read_one(*files[k], countries, source, events.append)
+        if not results[k].error:
+            kept.extend(events)
+
     lane: dict[Source, list[int]] = {}  # GDELT files of one format, read together
     inputs = [InputFile(Path(p)) for p, _ in files]  # one Path a file (a Path costs ~25 us to make)
     distinct = len({f.name for f in inputs}) == len(files)
     started = time.perf_counter()
-    for k, (path, md5) in enumerate(files):
+    for k, (_, md5) in enumerate(files):
         if distinct:  # files of one name rank their rows by line across them: those go file by file
             src = _gdelt_source(inputs[k], md5, source, results, k)
             if src is not None:
                 lane.setdefault(src, []).append(k)
             if results[k] is not None or src is not None:
                 continue
-        events: list[pa.Table] = []
-        results[k] = _read_one(path, md5, countries, source, events.append)
-        if not results[k].error:
-            kept += events
+        read_alone(k)
     for src, ks in lane.items():
         reads = src.read_run([inputs[k] for k in ks], countries)
         if reads is None:  # the lane cannot take them together
             for k in ks:
-                events = []
-                results[k] = _read_one(*files[k], countries, source, events.append)
-                if not results[k].error:
-                    kept += events
+                read_alone(k)
             continue
         seconds = (time.perf_counter() - started) / len(files)
         for k, r in zip(ks, reads):
             p = inputs[k].path
-            res = results[k] = FileResult(path=str(p), name=p.name, size=_size(p), md5=files[k][1], source=src.name,
+            res = results[k] = FileResult(path=str(p), name=p.name, size=file_size(p), md5=files[k][1], source=src.name,
                                           rows_read=r.rows_read, rows_kept=r.rows_kept,
                                           rows_rejected=len(r.rejects), seconds=seconds, error=r.error)
             if r.rejects:
@@ -188,12 +189,13 @@ def _gdelt_source(file: InputFile, md5: str, source: str | None, results: list, 
     try:
         src = by_name(source) if source else detect(file)
     except InputError as exc:
-        results[k] = FileResult(path=str(p), name=p.name, size=_size(p), md5=md5, error=str(exc))
+        results[k] = FileResult(path=str(p), name=p.name, size=file_size(p), md5=md5, error=str(exc))
         return None
     return src if isinstance(src, GdeltSource) else None
 
 
-def _size(p: Path) -> int:
+def file_size(p: Path) -> int:
+    """The size of a file; 0 when it cannot be stat-ed (its reading then says why)."""
     try:
         return p.stat().st_size
     except OSError:
@@ -206,7 +208,7 @@ def _read_one(path: str, md5: str, countries: frozenset[str] | None, source: str
     fails are to be dropped by the caller)."""
     started = time.perf_counter()
     p = Path(path)
-    result = FileResult(path=str(p), name=p.name, size=_size(p), md5=md5)
+    result = FileResult(path=str(p), name=p.name, size=file_size(p), md5=md5)
     quarantine: list[pa.Table] = []
     totals: list[pa.Table] = []
     try:

@@ -168,11 +168,9 @@ class PartWriter:
 
     def abort(self) -> None:
         """Close the parts as they are (after an error: they are never recorded, so later deleted)."""
-        for f in self.queued:
-            f.exception()  # waits; an error is the caller's to report (close), not here
-        self.queued.clear()
+        self.queued.clear()  # an error of theirs is the caller's to report (close), not here
         if self.encoder is not None:
-            self.encoder.shutdown(wait=True)
+            self.encoder.shutdown(wait=True)  # the queued writes end first
             self.encoder = None
         for w in self.writers.values():
             w.close()

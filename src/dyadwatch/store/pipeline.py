@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from ..acquire.inputs import Inputs
 from ..sources import gdelt_fast
-from ..sources.reading import FileResult, RunResult, read_files, reader_init
+from ..sources.reading import FileResult, RunResult, file_size, read_files, reader_init
 from .catalog import Catalog
 from .parts import _ROW_GROUP, PartWriter, count_by, id_range, part_writer
 
@@ -137,7 +137,6 @@ def _ingest_batch(catalog: Catalog, batch: Iterator[tuple[Path, str]], countries
     staging = catalog.root / "staging" / batch_id
     staging.mkdir(parents=True, exist_ok=True)
     results: list[FileResult] = []
-    args = ((str(p), m, str(staging), countries, source) for p, m in batch)
     events_dir = (catalog.root / "events").resolve()
     events_dir.mkdir(parents=True, exist_ok=True)
     stored = stored if stored is not None else _StoredParts(catalog)
@@ -248,7 +247,7 @@ def _runs_of(batch: Iterator[tuple[Path, str]], sizes: dict[Path, int] | None = 
     run_month = None
     for group in _same_name(batch):
         group.sort(key=lambda pm: pm[1])
-        nbytes = [sizes[p] if sizes and p in sizes else _size(p) for p, _ in group]
+        nbytes = [_size_of(p, sizes) for p, _ in group]
         big = len(group) == 1 and nbytes[0] >= RUN_BYTES
         month = _name_month(group[0][0].name)
         if run and (big or len(run) + len(group) > RUN_FILES or size + sum(nbytes) > RUN_BYTES
@@ -286,14 +285,13 @@ def _name_month(name: str) -> str | None:
 
 
 def _sizes(files: list[Path]) -> dict[Path, int]:
-    return {f: _size(f) for f in files}
+    return {f: file_size(f) for f in files}
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:  # the reader reports it
-        return 0
+def _size_of(path: Path, sizes: dict[Path, int] | None) -> int:
+    """`path`'s size, from `sizes` (the ingest's one stat a file) when it is there."""
+    got = sizes.get(path) if sizes else None
+    return file_size(path) if got is None else got
 
 
 def _staged_table(path: str) -> pa.Table | None:
@@ -545,7 +543,7 @@ def _batch_of(todo: _Peekable, size: int, max_bytes: int, sizes: dict[Path, int]
     last = None
     while todo.more():
         path = todo.peek()[0]
-        nbytes = sizes[path] if sizes and path in sizes else _size(path)
+        nbytes = _size_of(path, sizes)
         if n and path.name != last and (n >= size or total + nbytes > max_bytes):
             return
         yield next(todo)
